@@ -1,0 +1,1 @@
+"""Import and export of layers (pyogrio/geopandas), and the sample-data loader."""

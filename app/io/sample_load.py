@@ -1,0 +1,69 @@
+"""Load the generated Cixi sample (geodata.sample) into PostGIS with COPY, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from psycopg import sql
+from sqlalchemy import Engine, text
+
+from app.errors import Conflict
+from app.settings import get_settings
+
+TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
+Progress = Callable[[str, int, int], None]
+
+
+def is_empty(engine: Engine) -> bool:
+    """Whether the database holds no towns yet (a fresh database)."""
+    with engine.connect() as conn:
+        return not conn.execute(text("SELECT EXISTS (SELECT 1 FROM towns)")).scalar_one()
+
+
+def _rows(df: pd.DataFrame, srid: int) -> list[tuple[Any, ...]]:
+    """Rows of a sample table ready for COPY: geometry as hex EWKB, NaN and None as NULL."""
+    out = df.astype(object).where(df.notna(), None)
+    if "geom" in out.columns:
+        out["geom"] = shapely.to_wkb(shapely.set_srid(np.asarray(df["geom"].values), srid),
+                                     hex=True, include_srid=True)
+    return list(out.itertuples(index=False, name=None))
+
+
+def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
+         progress: Progress | None = None) -> dict[str, int]:
+    """Generate the sample for (scale, seed) and COPY it in; returns the row count per table."""
+    from geodata.sample import generate
+
+    srid = get_settings().srid
+    data = generate(scale=scale, seed=seed, srid=srid, progress=progress)
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        if replace:
+            conn.execute(text("TRUNCATE towns, blocks, parcels, buildings, enterprises RESTART IDENTITY CASCADE"))
+        elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM towns)")).scalar_one():
+            raise Conflict("the database already holds data; use --replace to reload the sample")
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            for table in TABLES:
+                df: pd.DataFrame = getattr(data, table)
+                rows = _rows(df, srid)
+                cols = sql.SQL(", ").join(sql.Identifier(c) for c in df.columns)
+                step = max(1, len(rows) // 50)
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), cols)) as copy:
+                    for i, row in enumerate(rows):
+                        copy.write_row(row)
+                        if progress and i % step == 0:
+                            progress(f"load {table}", i, len(rows))
+                if progress:
+                    progress(f"load {table}", len(rows), len(rows))
+                cur.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), COALESCE(max(id), 0) + 1, false) "
+                                    "FROM {}").format(sql.Literal(table), sql.Identifier(table)))
+                counts[table] = len(rows)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    return counts

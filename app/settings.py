@@ -1,0 +1,63 @@
+"""Configuration: one pydantic-settings class read from ``RENEWAL_*`` variables and ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Service settings; every field can be set as ``RENEWAL_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RENEWAL_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "RENEWAL_DATABASE_URL"),
+        description="SQLAlchemy URL of an existing PostGIS database; unset = the project's own cluster.",
+    )
+    srid: int = Field(4549, description="Storage CRS (projected, metres); CGCS2000 3° GK CM 120E.")
+    pg_port: int = Field(54329, description="Port of the project's own PostgreSQL cluster (127.0.0.1).")
+    pg_data: Path | None = Field(
+        None, description="Data directory of the own cluster; default .data/pg, or under "
+        "/var/lib/postgresql/renewal/ when running as root."
+    )
+    pg_db: str = Field("renewal", description="Database name in the own cluster.")
+    pg_user: str = Field("renewal", description="Superuser of the own cluster (trust auth on loopback).")
+    pg_install: bool = Field(True, description="Install postgresql-15-postgis-3 with apt when missing.")
+    host: str = Field("127.0.0.1", description="Address `renewal serve` binds.")
+    port: int = Field(8000, description="Port `renewal serve` binds.")
+    workers: int = Field(1, description="uvicorn worker processes.")
+    sample_scale: float = Field(0.02, description="Scale of the sample loaded by `make run` (1 = city size).")
+    sample_seed: int = Field(42, description="Seed of the sample generator.")
+    basemap_url: str | None = Field(
+        None, description="XYZ tile URL template for an optional basemap; none by default (intranet)."
+    )
+    basemap_attribution: str = Field("", description="Attribution shown for the basemap.")
+    db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
+    db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
+
+    def own_cluster_url(self, database: str | None = None) -> str:
+        """URL of the project's own cluster (trust auth on 127.0.0.1)."""
+        db = database or self.pg_db
+        return f"postgresql+psycopg://{self.pg_user}@127.0.0.1:{self.pg_port}/{db}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in SQLAlchemy form, with the psycopg 3 driver."""
+        url = self.database_url or self.own_cluster_url()
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,93 @@
+"""Test fixtures: a throwaway PostGIS database (created, migrated with Alembic, dropped) per session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from app.api import create_app
+from app.db import cluster, migrate
+from app.db.engine import make_engine
+from app.settings import Settings, get_settings
+
+
+def _admin_conninfo(settings: Settings) -> dict[str, object]:
+    """libpq parameters for the maintenance database of the server under test."""
+    url = make_url(settings.sqlalchemy_url)
+    return {"host": url.host, "port": url.port or 5432, "user": url.username, "password": url.password,
+            "dbname": "postgres", "autocommit": True, "connect_timeout": 5}
+
+
+class Databases:
+    """Creates and drops throwaway databases on the server under test."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.created: list[str] = []
+
+    def create(self, migrated: bool = True) -> str:
+        """A new empty database (migrated to head unless told otherwise); returns its URL."""
+        name = f"renewal_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(**_admin_conninfo(self.settings)) as conn:  # type: ignore[arg-type]
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.created.append(name)
+        url = make_url(self.settings.sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
+        if migrated:
+            migrate.upgrade(url)
+        return url
+
+    def drop_all(self) -> None:
+        """Drop every database this object created."""
+        with psycopg.connect(**_admin_conninfo(self.settings)) as conn:  # type: ignore[arg-type]
+            for name in self.created:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """Settings of the server under test; the local cluster is started when no DATABASE_URL is set."""
+    settings = get_settings()
+    cluster.up(settings, say=lambda _m: None)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def databases(base_settings: Settings) -> Iterator[Databases]:
+    """Factory of throwaway databases, all dropped at the end of the session."""
+    dbs = Databases(base_settings)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def db_url(databases: Databases) -> str:
+    """The session's migrated throwaway database."""
+    return databases.create()
+
+
+@pytest.fixture(scope="session")
+def settings(base_settings: Settings, db_url: str) -> Settings:
+    """Settings pointing at the session's throwaway database."""
+    return base_settings.model_copy(update={"database_url": db_url})
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    """Engine on the session's throwaway database."""
+    eng = make_engine(settings)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The API on the session's throwaway database."""
+    with TestClient(create_app(settings)) as c:
+        yield c
