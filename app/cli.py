@@ -19,7 +19,7 @@ cli = typer.Typer(help="renewal: old industrial block renovation (老旧工业�
 db_cli = typer.Typer(help="The database: the project's own PostGIS cluster and migrations.",
                      no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(err: Exception) -> None:
@@ -167,11 +167,18 @@ def serve(
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script; an unreachable database is a one-line error, not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except OperationalError as err:
+        where = make_url(get_settings().sqlalchemy_url).render_as_string(hide_password=True)
+        console.print(f"[red]error:[/red] cannot reach the database at {where}: {str(err.orig).strip().splitlines()[0]}")
+        sys.exit(3)
 
 
 if __name__ == "__main__":
