@@ -26,6 +26,10 @@ run: db
 	$(BIN)/renewal serve
 
 test: $(STAMP)
+	@# browser tests drive Debian's chromium (never a downloaded browser); a CJK font makes screenshots legible
+	@if [ "$$(id -u)" = 0 ]; then command -v chromium >/dev/null || apt-get install -y -q chromium \
+	  || (apt-get update -q && apt-get install -y -q chromium); \
+	  fc-list :lang=zh 2>/dev/null | grep -q . || apt-get install -y -q fonts-wqy-microhei || true; fi
 	$(BIN)/renewal db up
 	./scripts/pytest.sh $(PYTEST_ARGS)
 

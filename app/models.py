@@ -14,13 +14,21 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    func,
+    text,
+    true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.settings import get_settings
@@ -191,3 +199,69 @@ class Enterprise(Base):
 
 
 SPATIAL_TABLES = ("towns", "blocks", "parcels", "buildings")
+
+
+class FarExemption(Base):
+    """A block's exemption from the 容积率 ≥ 2.0 rule (DOMAIN.md §1): a lower floor, or none, with its reason."""
+
+    __tablename__ = "far_exemptions"
+    __table_args__ = (
+        CheckConstraint("min_far IS NULL OR min_far >= 0", name="far_exemptions_min_far_nonneg"),
+        CheckConstraint("length(btrim(reason)) > 0", name="far_exemptions_reason_given"),
+    )
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"), primary_key=True)
+    min_far: Mapped[Decimal | None] = mapped_column(Numeric(5, 2),
+                                                    comment="容积率下限 for the block; NULL = rule lifted")
+    reason: Mapped[str] = mapped_column(Text, comment="豁免理由")
+    document: Mapped[str | None] = mapped_column(Text, comment="批复文件 (approval reference)")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class JointDevelopment(Base):
+    """A joint development (联合开发): merged parcels of several holders, with figures as saved."""
+
+    __tablename__ = "joint_developments"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'cancelled')", name="joint_developments_status"),
+        valid_geometry_check("joint_developments"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, comment="项目名称")
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    tolerance_m: Mapped[float] = mapped_column(Float, comment="相邻判定容差 m")
+    rate: Mapped[float] = mapped_column(Float, comment="土地还原率")
+    p50_yuan_per_mu: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="50年期地价 元/亩 (评估)")
+    valuation_date: Mapped[dt.date] = mapped_column(Date)
+    planned_floor_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="规划建筑面积 m²")
+    term_end: Mapped[dt.date] = mapped_column(Date, comment="合并后土地使用权终止日期")
+    land_area_m2: Mapped[float] = mapped_column(Float)
+    figures: Mapped[dict[str, object]] = mapped_column(JSONB, comment="figures as computed when saved")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = mapped_column(geometry_column(), nullable=False)
+
+
+class JointDevelopmentParcel(Base):
+    """A parcel of a joint development; at most one active project per parcel (partial unique index)."""
+
+    __tablename__ = "joint_development_parcels"
+    __table_args__ = (
+        Index("ux_jd_parcels_active", "parcel_id", unique=True, postgresql_where=text("active")),
+    )
+    jd_id: Mapped[int] = mapped_column(ForeignKey("joint_developments.id", ondelete="CASCADE"), primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+
+
+class JointDevelopmentMember(Base):
+    """A member of a joint development and its agreed share of the property (%)."""
+
+    __tablename__ = "joint_development_members"
+    __table_args__ = (
+        CheckConstraint("share_pct > 0 AND share_pct <= 100", name="jd_members_share_range"),
+        UniqueConstraint("jd_id", "owner", name="jd_members_owner_once"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jd_id: Mapped[int] = mapped_column(ForeignKey("joint_developments.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(Text, comment="成员（土地权属人）")
+    share_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4), comment="产权分配比例 %")
+    planned_floor_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="成员规划建筑面积 m²")

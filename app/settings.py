@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         None, description="XYZ tile URL template for an optional basemap; none by default (intranet)."
     )
     basemap_attribution: str = Field("", description="Attribution shown for the basemap.")
+    joint_tolerance_m: float = Field(
+        0.5, ge=0, le=5, description="联合开发: gaps/overlaps narrower than this (m) still make parcels adjacent.")
+    land_rate: float = Field(
+        0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups; 6% [assumed] (DOMAIN.md §6).")
     db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
     db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
 

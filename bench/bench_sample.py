@@ -42,7 +42,7 @@ def run(scale: float, seed: int) -> dict[str, float | int]:
         started = time.perf_counter()
         generate(scale=scale, seed=seed, srid=settings.srid)
         generated = time.perf_counter() - started
-        engine = make_engine(settings, target, pool_size=1)
+        engine = make_engine(settings, target, pool_size=1, statement_timeout_ms=0)
         started = time.perf_counter()
         counts = sample_load.load(engine, scale=scale, seed=seed)
         total = time.perf_counter() - started

@@ -136,9 +136,11 @@ def bad_cases():
     lines["geometry"] = p.geometry.boundary
     outside = p.copy()
     outside.loc[2, "block_code"] = None
-    outside.loc[2, "geometry"] = MultiPolygon([box(handmade.X0 + 5000, handmade.Y0, handmade.X0 + 5100, handmade.Y0 + 90)])
+    outside.loc[2, "geometry"] = MultiPolygon([box(handmade.X0 + 5000, handmade.Y0, handmade.X0 + 5100,
+                                                   handmade.Y0 + 90)])
     return [
-        ("parcels", invalid, InvalidFile, r"feature 2 \(code 330282107001GB00002\): invalid geometry \(Self-intersection"),
+        ("parcels", invalid, InvalidFile,
+         r"feature 2 \(code 330282107001GB00002\): invalid geometry \(Self-intersection"),
         ("parcels", missing, InvalidFile, r"the file has no field 'code' \(宗地编号\), required for parcels"),
         ("buildings", negative, InvalidFile, r"feature 3 \(code 330282107001GB00002F0002\): field 'floors' \(层数\) "
                                             r"must be ≥ 1, got -2"),
@@ -159,8 +161,8 @@ def test_bad_file_changes_nothing(fresh, tmp_path, layer, gdf, error, message):
     for name in ("towns", "blocks") + (("parcels",) if layer == "buildings" else ()):
         importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"ok_{name}.gpkg"), name)
     before = counts(fresh)
-    with pytest.raises(error, match=message):
-        importer.import_file(fresh, handmade.write(gdf, tmp_path / "bad.gpkg"), layer)
+    with pytest.raises(error, match=message):  # strict: invalid geometry is refused, not repaired (issue 6)
+        importer.import_file(fresh, handmade.write(gdf, tmp_path / "bad.gpkg"), layer, strict=True)
     assert counts(fresh) == before
 
 
@@ -177,7 +179,8 @@ def test_existing_code_is_a_conflict_and_nothing_is_written(fresh, tmp_path):
 
 def test_unknown_layer(fresh, tmp_path):
     path = handmade.write(handmade.layers()["towns"], tmp_path / "t.gpkg")
-    with pytest.raises(InvalidParameter, match="unknown layer 'roads'; known layers: towns, blocks, parcels, buildings"):
+    with pytest.raises(InvalidParameter,
+                       match="unknown layer 'roads'; known layers: towns, blocks, parcels, buildings"):
         importer.import_file(fresh, path, "roads")
 
 
@@ -194,8 +197,8 @@ def test_cli_reports_bad_file_and_exits_nonzero(databases, tmp_path):
     gdf["geometry"] = [MultiPolygon([bowtie()])]
     path = handmade.write(gdf, tmp_path / "bad_towns.gpkg")
     env = {**os.environ, "DATABASE_URL": url}
-    bad = subprocess.run([sys.executable, "-m", "app.cli", "import", str(path), "--layer", "towns"],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "import", str(path), "--layer", "towns",
+                          "--strict"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert "feature 1 (code 330282107): invalid geometry" in bad.stderr
     good = subprocess.run([sys.executable, "-m", "app.cli", "import",

@@ -1,102 +1,496 @@
-/* The planners' map: towns, blocks coloured by programme status, parcels at high zoom.
-   Every request goes to this app's own origin (relative URLs); a basemap only when configured. */
+/* The planners' map: towns, blocks coloured by programme status or renovation mode, parcels coloured by
+   容积率 band and pass/fail, buildings at high zoom; cards, filters, search, totals and legend.
+   Every request goes to this app's own origin with relative URLs; a basemap only when configured. */
 "use strict";
 
 const STATUS = {
   listed: { zh: "已列入", en: "Listed", color: "#9e9e9e" },
-  surveyed: { zh: "已排查", en: "Surveyed", color: "#fdd835" },
-  planned: { zh: "方案已批", en: "Plan approved", color: "#fb8c00" },
-  in_progress: { zh: "实施中", en: "In progress", color: "#1e88e5" },
-  accepted: { zh: "已验收", en: "Accepted", color: "#43a047" },
+  surveyed: { zh: "已排查", en: "Surveyed", color: "#e6b419" },
+  planned: { zh: "方案已批", en: "Plan approved", color: "#ef7d1a" },
+  in_progress: { zh: "实施中", en: "In progress", color: "#2f6fd0" },
+  accepted: { zh: "已验收", en: "Accepted", color: "#2e9e4f" },
 };
 const MODE = {
-  demolition: { zh: "全部拆除式改造", en: "Full demolition" },
-  sorting: { zh: "梳理式改造", en: "Sorting and upgrading" },
-  management: { zh: "管理提升式改造", en: "Management improvement" },
+  demolition: { zh: "全部拆除式改造", en: "Full demolition and rebuilding", color: "#c8322d" },
+  sorting: { zh: "梳理式改造", en: "Sorting and upgrading", color: "#7b58b5" },
+  management: { zh: "管理提升式改造", en: "Management improvement", color: "#17977c" },
+  none: { zh: "未确定", en: "Not decided", color: "#bdbdbd" },
 };
+// 容积率 bands: red below the 2.0 floor, blue at or above it (DOMAIN.md §1).
+const FAR_BANDS = [
+  { max: 0.5, color: "#b2182b", label: "< 0.5" },
+  { max: 1.0, color: "#d6604d", label: "0.5 – 1.0" },
+  { max: 1.5, color: "#f4a582", label: "1.0 – 1.5" },
+  { max: 2.0, color: "#fddbc7", label: "1.5 – 2.0" },
+  { max: 2.5, color: "#92c5de", label: "2.0 – 2.5" },
+  { max: 3.0, color: "#4393c3", label: "2.5 – 3.0" },
+  { max: Infinity, color: "#2166ac", label: "≥ 3.0" },
+];
+const PARCEL_MIN_ZOOM = 14;
+const BUILDING_MIN_ZOOM = 16;
+const SELECT = "#e6007e";
+
 const TEXT = {
-  zh: { title: "慈溪市老旧工业区块改造提升", legend: "图例", details: "详情", hint: "点击区块或宗地查看详情",
-        code: "编号", name: "名称", town: "镇街", status: "实施状态", mode: "改造路径", industry: "产业定位",
-        plan_year: "计划年度", owner: "土地权属人", land_use: "用地性质", term_end: "使用权终止日期",
-        block: "区块", other: "English" },
-  en: { title: "Cixi old industrial block renovation", legend: "Legend", details: "Details",
-        hint: "Click a block or parcel for details", code: "Code", name: "Name", town: "Town",
-        status: "Status", mode: "Mode", industry: "Industry", plan_year: "Plan year", owner: "Land holder",
-        land_use: "Land use", term_end: "Term ends", block: "Block", other: "中文" },
-};
-let lang = localStorage.getItem("renewal.lang") || "zh";
-let lastCard = null;
-
-const map = L.map("map", { preferCanvas: true, zoomControl: true }).setView([30.2, 121.3], 11);
-const townLayer = L.geoJSON(null, {
-  style: { color: "#555", weight: 1.5, dashArray: "4 3", fill: false },
-  onEachFeature: (f, l) => l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "town-label" }),
-}).addTo(map);
-const blockLayer = L.geoJSON(null, {
-  style: (f) => ({ color: "#333", weight: 1, fillColor: (STATUS[f.properties.status] || {}).color || "#ccc", fillOpacity: 0.6 }),
-  onEachFeature: (f, l) => {
-    l.on("click", () => showCard("block", f.properties));
-    l.on("mouseover", () => l.setStyle({ weight: 3 }));
-    l.on("mouseout", () => l.setStyle({ weight: 1 }));
+  zh: {
+    title: "慈溪市老旧工业区块改造提升", other: "English", panel: "面板", search_hint: "搜索区块或宗地编号、名称",
+    filters: "筛选", layers: "图层", totals: "统计", legend: "图例", details: "详情", all: "全部",
+    hint: "点击区块或宗地查看详情", town: "镇街", status: "实施状态", mode: "改造路径", compliance: "容积率达标",
+    fail_only: "未达标", pass_only: "已达标", colour_by: "区块着色：", in_view: "仅当前视图",
+    l_towns: "镇街界线", l_blocks: "老旧工业区块", l_parcels: "宗地（14级起）", l_buildings: "建筑物（16级起）",
+    l_joint: "联合开发（后续提供）", block: "区块", parcel: "宗地", code: "编号", industry: "产业定位",
+    land_area: "用地面积", block_area: "区块面积", far: "容积率", far_floor: "容积率下限", tax_per_mu: "亩均税收",
+    above_scale: "规上企业", enterprises: "企业", parcels_failing: "未达标宗地", owner: "土地权属人",
+    land_use: "用地性质", term_end: "使用权终止", counted: "计容建筑面积", shortfall: "距2.0缺口",
+    buildings: "建筑物", illegal: "违法建筑", pass: "达标", fail: "未达标", lifted: "已豁免",
+    metrics: "指标", export: "导出宗地 (GPKG)", zoom_to: "定位", blocks_n: "区块数", parcels_n: "宗地数",
+    share_failing: "未达标比例", failing_land: "未达标用地", shortfall_total: "容积率缺口", mu: "亩",
+    wan_per_mu: "万元/亩", m2: "m²", wan_m2: "万m²", below_5: "低于5万（入选线）", between: "5万–15万",
+    above_15: "≥15万（2026目标）", legend_blocks: "区块", legend_parcels: "宗地容积率", legend_buildings: "建筑物",
+    legend_towns: "镇街界线（示意）", fails_outline: "红色描边：未达到下限", building: "建筑", no_data: "无数据",
+    rule: "规则", exemption: "豁免", of: "/", loading: "加载中…", none_found: "未找到", from_zoom: "级起显示",
+    synthetic: "镇街范围为示意（synthetic）",
   },
-}).addTo(map);
-const parcelLayer = L.geoJSON(null, {
-  style: { color: "#222", weight: 0.6, fillOpacity: 0 },
-  onEachFeature: (f, l) => l.on("click", (e) => { L.DomEvent.stopPropagation(e); showCard("parcel", f.properties); }),
-}).addTo(map);
+  en: {
+    title: "Cixi old industrial block renovation", other: "中文", panel: "Panel", search_hint: "Search block or parcel code, name",
+    filters: "Filters", layers: "Layers", totals: "Totals", legend: "Legend", details: "Details", all: "All",
+    hint: "Click a block or parcel for details", town: "Town", status: "Status", mode: "Mode", compliance: "FAR compliance",
+    fail_only: "Failing", pass_only: "Passing", colour_by: "Colour blocks by:", in_view: "Only in view",
+    l_towns: "Town outlines", l_blocks: "Old industrial blocks", l_parcels: "Parcels (zoom 14+)",
+    l_buildings: "Buildings (zoom 16+)", l_joint: "Joint developments (coming)", block: "Block", parcel: "Parcel",
+    code: "Code", industry: "Industry", land_area: "Land area", block_area: "Block area", far: "FAR",
+    far_floor: "FAR floor", tax_per_mu: "Tax per mu", above_scale: "Above-scale firms", enterprises: "Firms",
+    parcels_failing: "Parcels failing", owner: "Land holder", land_use: "Land use", term_end: "Term ends",
+    counted: "Counted floor area", shortfall: "Shortfall to 2.0", buildings: "Buildings", illegal: "Illegal",
+    pass: "Passes", fail: "Fails", lifted: "Exempt", metrics: "Metrics", export: "Export parcels (GPKG)",
+    zoom_to: "Zoom to", blocks_n: "Blocks", parcels_n: "Parcels", share_failing: "Share failing",
+    failing_land: "Land failing", shortfall_total: "FAR shortfall", mu: "mu", wan_per_mu: "10k yuan/mu", m2: "m²",
+    wan_m2: "10k m²", below_5: "below 5 (entry line)", between: "5 – 15", above_15: "≥ 15 (2026 target)",
+    legend_blocks: "Blocks", legend_parcels: "Parcel FAR", legend_buildings: "Buildings",
+    legend_towns: "Town outlines (synthetic)", fails_outline: "red outline: below the floor", building: "Building",
+    no_data: "no data", rule: "Rule", exemption: "Exemption", of: "of", loading: "Loading…", none_found: "Nothing found",
+    from_zoom: "from zoom", synthetic: "town areas are synthetic",
+  },
+};
 
-function t(key) { return TEXT[lang][key] || key; }
-function label(table, code) { return code && table[code] ? table[code][lang] : (code || "—"); }
-function esc(v) { return String(v ?? "—").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+const state = {
+  lang: localStorage.getItem("renewal.lang") || "zh",
+  colourBy: "status",
+  filters: { town: "", status: "", mode: "", compliance: "" },
+  blocks: new Map(),      // code -> {code, name, town, status, mode}
+  towns: [],              // [{code, name}]
+  card: null,             // [kind, data] of the open card
+  totals: null,
+  inView: false,
+};
 
-function showCard(kind, p) {
-  lastCard = [kind, p];
-  const rows = kind === "block"
-    ? [["code", p.code], ["name", p.name], ["town", p.town_code], ["status", label(STATUS, p.status)],
-       ["mode", label(MODE, p.mode)], ["industry", p.industry], ["plan_year", p.plan_year]]
-    : [["code", p.code], ["block", p.block_code], ["owner", p.owner], ["land_use", p.land_use], ["term_end", p.term_end]];
-  document.getElementById("card").innerHTML =
-    "<table>" + rows.map(([k, v]) => `<tr><th>${t(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>";
+function t(key) { return TEXT[state.lang][key] ?? key; }
+function label(table, code) { return table[code || "none"] ? table[code || "none"][state.lang] : (code ?? "—"); }
+function esc(v) {
+  return String(v ?? "—").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function num(v, digits = 2) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "—";
+  return Number(v).toLocaleString(state.lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+function farColour(far) { return (FAR_BANDS.find((b) => far < b.max) || FAR_BANDS[FAR_BANDS.length - 1]).color; }
+function blockColour(p) { return state.colourBy === "mode" ? MODE[p.mode || "none"].color : (STATUS[p.status] || STATUS.listed).color; }
+function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== "" && v !== null && v !== undefined) u.set(k, v);
+  return u.toString();
+}
+async function getJSON(url) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
+  return resp.json();
+}
+
+// ---------------------------------------------------------------- map and layers
+const map = L.map("map", { minZoom: 8, maxZoom: 20, zoomControl: true, preferCanvas: true }).setView([30.2, 121.3], 10);
+for (const [name, z] of [["blocks", 350], ["parcels", 360], ["buildings", 370], ["towns", 380]]) {
+  map.createPane(name).style.zIndex = z;
+}
+map.getPane("towns").style.pointerEvents = "none";
+
+function blockVisible(p) {
+  const f = state.filters;
+  if (f.town && p.town !== f.town) return false;
+  if (f.status && p.status !== f.status) return false;
+  if (f.mode && (p.mode || "none") !== f.mode) return false;
+  return true;
+}
+function parcelVisible(p) {
+  const b = state.blocks.get(p.block);
+  if (b && !blockVisible(b)) return false;
+  if (state.filters.compliance === "fail" && p.pass) return false;
+  if (state.filters.compliance === "pass" && !p.pass) return false;
+  return true;
+}
+
+const layers = {};
+layers.blocks = L.mvtLayer({
+  url: "tiles/blocks/{z}/{x}/{y}.mvt", name: "blocks", pane: "blocks", minZoom: 8, maxZoom: 20, nativeMaxZoom: 18,
+  filter: blockVisible,
+  style: (p, st, zoom) => {
+    const c = blockColour(p);
+    const detail = zoom >= PARCEL_MIN_ZOOM && map.hasLayer(layers.parcels);
+    if (st === "selected") return { fill: c, fillOpacity: detail ? 0.1 : 0.8, stroke: SELECT, width: 3.5 };
+    if (st === "hover") return { fill: c, fillOpacity: detail ? 0.15 : 0.9, stroke: "#111", width: 3 };
+    if (detail) return { fill: c, fillOpacity: 0.08, stroke: c, width: 3 };
+    return { fill: c, fillOpacity: 0.75, stroke: zoom < 13 ? c : "#333", width: zoom < 13 ? 2 : 1 };
+  },
+});
+layers.parcels = L.mvtLayer({
+  url: "tiles/parcels/{z}/{x}/{y}.mvt", name: "parcels", pane: "parcels", minZoom: PARCEL_MIN_ZOOM, maxZoom: 20,
+  nativeMaxZoom: 18, filter: parcelVisible,
+  style: (p, st) => {
+    const fill = farColour(p.far ?? 0);
+    if (st === "selected") return { fill, fillOpacity: 0.9, stroke: SELECT, width: 3.5 };
+    if (st === "hover") return { fill, fillOpacity: 0.95, stroke: "#111", width: 2.5 };
+    return p.pass ? { fill, fillOpacity: 0.8, stroke: "#555", width: 0.6 }
+      : { fill, fillOpacity: 0.8, stroke: "#a50f15", width: 1.3 };
+  },
+});
+layers.buildings = L.mvtLayer({
+  url: "tiles/buildings/{z}/{x}/{y}.mvt", name: "buildings", pane: "buildings", minZoom: BUILDING_MIN_ZOOM,
+  maxZoom: 20, nativeMaxZoom: 18,
+  style: (p) => (p.illegal ? { fill: "#e7298a", fillOpacity: 0.85, stroke: "#7a0177", width: 0.8 }
+    : { fill: "#3d3d3d", fillOpacity: 0.55, stroke: "#222", width: 0.5 }),
+});
+layers.towns = L.geoJSON(null, {
+  pane: "towns", interactive: false,
+  style: { color: "#5c5c5c", weight: 1.4, dashArray: "6 4", fill: false },
+  onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), {
+    permanent: true, direction: "center", className: "town-label", pane: "tooltipPane", interactive: false }),
+});
+// Joint developments (联合开发) get their layer with a later issue; the checkbox is its slot.
+layers.joint_developments = null;
+
+// ---------------------------------------------------------------- hover, click, cards
+const hoverTip = L.tooltip({ direction: "top", offset: [0, -10], className: "hover-tip" });
+
+function pick(latlng) {
+  const z = map.getZoom();
+  if (map.hasLayer(layers.parcels) && z >= PARCEL_MIN_ZOOM) {
+    const f = layers.parcels.featureAt(latlng);
+    if (f) return ["parcel", f];
+  }
+  if (map.hasLayer(layers.blocks)) {
+    const f = layers.blocks.featureAt(latlng);
+    if (f) return ["block", f];
+  }
+  return null;
+}
+
+function setHover(hit, latlng) {
+  layers.blocks.setHover(hit && hit[0] === "block" ? hit[1].key : null);
+  layers.parcels.setHover(hit && hit[0] === "parcel" ? hit[1].key : null);
+  map.getContainer().style.cursor = hit ? "pointer" : "";
+  if (!hit) { map.closeTooltip(hoverTip); return; }
+  const p = hit[1].props;
+  const html = hit[0] === "block"
+    ? `<b>${esc(p.name)}</b> ${esc(p.code)}<br>${esc(label(STATUS, p.status))} · ${esc(label(MODE, p.mode))}`
+    : `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${p.pass ? t("pass") : t("fail")}`;
+  hoverTip.setLatLng(latlng).setContent(html);
+  if (!map.hasLayer(hoverTip)) map.openTooltip(hoverTip);
+}
+
+let moveQueued = null;
+map.on("mousemove", (e) => {
+  if (moveQueued) { moveQueued = e; return; }
+  moveQueued = e;
+  requestAnimationFrame(() => { const ev = moveQueued; moveQueued = null; setHover(pick(ev.latlng), ev.latlng); });
+});
+map.on("mouseout", () => setHover(null));
+map.on("click", (e) => {
+  const hit = pick(e.latlng);
+  if (hit) openCard(hit[0], hit[1].props.code);
+});
+
+function select(kind, code) {
+  layers.blocks.setSelected(kind === "block" ? code : null);
+  layers.parcels.setSelected(kind === "parcel" ? code : null);
+}
+
+async function openCard(kind, code) {
+  select(kind, code);
+  const el = document.getElementById("card");
+  el.textContent = t("loading");
+  showPanel(true);
+  try {
+    const data = await getJSON(`api/${kind === "block" ? "blocks" : "parcels"}/${encodeURIComponent(code)}/card`);
+    state.card = [kind, data];
+    renderCard();
+  } catch (err) {
+    el.textContent = String(err);
+  }
+}
+
+function taxBadge(wan) {
+  if (wan === null || wan === undefined) return "";
+  const [cls, key] = wan < 5 ? ["bad", "below_5"] : wan < 15 ? ["mid", "between"] : ["good", "above_15"];
+  return `<span class="badge ${cls}">${t(key)}</span>`;
+}
+function farBadge(pass, floor) {
+  if (floor === null || floor === undefined) return `<span class="badge mid">${t("lifted")}</span>`;
+  return pass ? `<span class="badge good">${t("pass")} ≥ ${num(floor, 1)}</span>`
+    : `<span class="badge bad">${t("fail")} &lt; ${num(floor, 1)}</span>`;
+}
+
+function renderCard() {
+  const el = document.getElementById("card");
+  if (!state.card) { el.textContent = t("hint"); return; }
+  const [kind, d] = state.card;
+  const code = encodeURIComponent(d.code);
+  let rows;
+  let links;
+  if (kind === "block") {
+    const swatch = `<span class="swatch" style="background:${STATUS[d.status]?.color || "#ccc"}"></span>`;
+    rows = [
+      ["town", esc(d.town_name)],
+      ["status", `${swatch}${esc(label(STATUS, d.status))}`],
+      ["mode", esc(label(MODE, d.mode))],
+      ["industry", esc(d.industry)],
+      ["land_area", `${num(d.land_area_mu, 1)} ${t("mu")} <small>(${t("block_area")} ${num(d.block_area_mu, 1)})</small>`],
+      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.far_min === null || d.far >= d.far_min, d.far_min)}`],
+      ["parcels_failing", `${d.parcels_failing} ${t("of")} ${d.parcels}`],
+      ["tax_per_mu", `<b class="tax-value">${num(d.tax_per_mu_wan)}</b> ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
+      ["above_scale", `<b class="above-value">${d.enterprises_above_scale}</b> <small>(${t("enterprises")} ${d.enterprises})</small>`],
+    ];
+    if (d.far_exemption_reason) rows.push(["exemption", esc(d.far_exemption_reason)]);
+    links = [`<a href="api/blocks/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`,
+      `<a href="api/export?layer=parcels&amp;block=${code}&amp;format=gpkg">${t("export")}</a>`];
+  } else {
+    rows = [
+      ["block", `<a href="#" class="to-block" data-code="${esc(d.block_code)}">${esc(d.block_name)}</a> <small>${esc(d.block_code)}</small>`],
+      ["town", esc(d.town_name)],
+      ["owner", esc(d.owner)],
+      ["land_use", esc(d.land_use)],
+      ["land_area", `${num(d.land_area_m2, 0)} ${t("m2")} <small>(${num(d.land_area_mu)} ${t("mu")})</small>`],
+      ["counted", `${num(d.far_floor_area_m2, 0)} ${t("m2")}`],
+      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.pass, d.far_min)}`],
+      ["shortfall", `<b class="shortfall-value">${num(d.shortfall_m2, 0)}</b> ${t("m2")}`],
+      ["buildings", `${d.buildings} <small>(${t("illegal")} ${d.illegal_buildings})</small>`],
+      ["enterprises", esc(d.enterprise_names)],
+      ["tax_per_mu", `${num(d.tax_per_mu_wan)} ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
+      ["term_end", esc(d.term_end)],
+    ];
+    links = [`<a href="api/parcels/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`];
+  }
+  links.push(`<a href="#" class="zoom-to">${t("zoom_to")}</a>`);
+  el.innerHTML = `<h3 class="card-title" data-kind="${kind}">${esc(kind === "block" ? d.name : t("parcel"))}
+      <small class="card-code">${esc(d.code)}</small></h3>
+    <table>${rows.map(([k, v]) => `<tr data-field="${k}"><th>${t(k)}</th><td>${v}</td></tr>`).join("")}</table>
+    <p class="links">${links.join(" · ")}</p>
+    <p class="rule">${t("rule")}: ${esc(d.rule_version)}</p>`;
+  el.querySelector(".zoom-to").addEventListener("click", (ev) => { ev.preventDefault(); zoomTo(d.bbox, kind); });
+  const back = el.querySelector(".to-block");
+  if (back) back.addEventListener("click", (ev) => { ev.preventDefault(); openCard("block", back.dataset.code); });
+}
+
+function zoomTo(bbox, kind) {
+  if (!bbox) return;
+  map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { maxZoom: kind === "parcel" ? 18 : 16, padding: [30, 30] });
+}
+
+// ---------------------------------------------------------------- filters, totals, legend
+function refilter() {
+  layers.blocks.redraw();
+  layers.parcels.redraw();
+  loadTotals();
+}
+
+let totalsSeq = 0;
+async function loadTotals() {
+  const seq = ++totalsSeq;
+  const params = { ...state.filters };
+  if (state.inView) {
+    const b = map.getBounds();
+    params.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+  }
+  try {
+    const data = await getJSON(`api/map/totals?${qs(params)}`);
+    if (seq !== totalsSeq) return;
+    state.totals = data;
+    renderTotals();
+  } catch (err) {
+    console.warn(err);
+  }
+}
+
+function renderTotals() {
+  const d = state.totals;
+  const el = document.getElementById("totals");
+  if (!d) { el.innerHTML = ""; return; }
+  const rows = [
+    ["blocks_n", `${d.blocks}`],
+    ["block_area", `${num(d.block_area_mu, 0)} ${t("mu")}`],
+    ["parcels_n", `${d.parcels}`],
+    ["land_area", `${num(d.land_area_mu, 0)} ${t("mu")}`],
+    ["far", num(d.far)],
+    ["parcels_failing", `${d.parcels_failing}`],
+    ["share_failing", d.share_failing === null ? "—" : `${num(100 * d.share_failing, 1)}%`],
+    ["failing_land", `${num(d.land_area_failing_mu, 0)} ${t("mu")}`],
+    ["shortfall_total", `${num(d.shortfall_m2 / 10000, 1)} ${t("wan_m2")}`],
+    ["tax_per_mu", `${num(d.tax_per_mu_wan)} ${t("wan_per_mu")}`],
+  ];
+  el.innerHTML = rows.map(([k, v]) => `<tr data-field="${k}"><th>${t(k)}</th><td>${v}</td></tr>`).join("");
+}
+
+function renderLegend() {
+  const z = map.getZoom();
+  const table = state.colourBy === "mode" ? MODE : STATUS;
+  const sw = (c, cls = "") => `<span class="swatch ${cls}" style="background:${c}"></span>`;
+  const dim = (minZoom) => (z < minZoom ? ` class="dim" title="${minZoom} ${t("from_zoom")}"` : "");
+  document.getElementById("legend").innerHTML = `
+    <h4>${t("legend_blocks")} · ${t(state.colourBy)}</h4>
+    <ul>${Object.entries(table).map(([, v]) => `<li>${sw(v.color)}${esc(v[state.lang])}</li>`).join("")}</ul>
+    <h4${dim(PARCEL_MIN_ZOOM)}>${t("legend_parcels")}</h4>
+    <ul${dim(PARCEL_MIN_ZOOM)}>${FAR_BANDS.map((b) => `<li>${sw(b.color)}${b.label}</li>`).join("")}
+      <li>${sw("transparent", "fail-outline")}${t("fails_outline")}</li></ul>
+    <h4${dim(BUILDING_MIN_ZOOM)}>${t("legend_buildings")}</h4>
+    <ul${dim(BUILDING_MIN_ZOOM)}><li>${sw("#3d3d3d")}${t("building")}</li><li>${sw("#e7298a")}${t("illegal")}</li></ul>
+    <ul><li><span class="line-swatch"></span>${t("legend_towns")}</li></ul>`;
+}
+
+function fillSelect(id, entries) {
+  const sel = document.getElementById(id);
+  const value = sel.value;
+  sel.innerHTML = `<option value="">${t("all")}</option>` +
+    entries.map(([v, text]) => `<option value="${esc(v)}">${esc(text)}</option>`).join("");
+  sel.value = value;
+}
+
+function renderFilters() {
+  fillSelect("f-town", state.towns.map((tw) => [tw.code, tw.name]));
+  fillSelect("f-status", Object.keys(STATUS).map((k) => [k, label(STATUS, k)]));
+  fillSelect("f-mode", Object.keys(MODE).map((k) => [k, label(MODE, k)]));
+  const comp = document.getElementById("f-compliance");
+  comp.options[0].textContent = t("all");
+  comp.options[1].textContent = t("fail_only");
+  comp.options[2].textContent = t("pass_only");
 }
 
 function render() {
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = `${t("title")} · renewal`;
+  document.querySelectorAll("[data-i18n]").forEach((el) => {
+    if (el.tagName !== "OPTION") el.textContent = t(el.dataset.i18n);
+  });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.getElementById("lang").textContent = t("other");
-  document.getElementById("legend").innerHTML = Object.values(STATUS)
-    .map((s) => `<li><span class="swatch" style="background:${s.color}"></span>${s[lang]}</li>`).join("");
-  if (lastCard) showCard(...lastCard);
+  renderFilters();
+  renderLegend();
+  renderTotals();
+  renderCard();
 }
 
-async function load(layer, url, fit) {
-  const resp = await fetch(url);
-  if (!resp.ok) throw new Error(`${url}: ${resp.status}`);
-  const data = await resp.json();
-  layer.clearLayers();
-  layer.addData(data);
-  if (fit && data.features.length) map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+for (const key of ["town", "status", "mode", "compliance"]) {
+  document.getElementById(`f-${key}`).addEventListener("change", (e) => { state.filters[key] = e.target.value; refilter(); });
 }
-
-function loadParcels() {
-  if (map.getZoom() < 15) { parcelLayer.clearLayers(); return; }
-  const b = map.getBounds();
-  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
-  load(parcelLayer, `ogc/collections/parcels/items?limit=5000&bbox=${bbox}`, false).catch(console.warn);
+document.querySelectorAll('input[name="colour"]').forEach((el) => el.addEventListener("change", (e) => {
+  state.colourBy = e.target.value;
+  layers.blocks.redraw();
+  renderLegend();
+}));
+document.getElementById("in-view").addEventListener("change", (e) => { state.inView = e.target.checked; loadTotals(); });
+for (const name of ["towns", "blocks", "parcels", "buildings"]) {
+  document.getElementById(`l-${name}`).addEventListener("change", (e) => {
+    if (e.target.checked) layers[name].addTo(map); else map.removeLayer(layers[name]);
+    if (name === "parcels") layers.blocks.redraw();
+  });
 }
+let zoomClass = "";
+function onZoom() {
+  const cls = map.getZoom() >= 15 ? "zoomed-in" : "";
+  if (cls !== zoomClass) { map.getContainer().classList.toggle("zoomed-in", !!cls); zoomClass = cls; }
+  renderLegend();
+}
+map.on("zoomend", onZoom);
+map.on("moveend", () => { if (state.inView) loadTotals(); });
 
 document.getElementById("lang").addEventListener("click", () => {
-  lang = lang === "zh" ? "en" : "zh";
-  localStorage.setItem("renewal.lang", lang);
+  state.lang = state.lang === "zh" ? "en" : "zh";
+  localStorage.setItem("renewal.lang", state.lang);
   render();
 });
 
+function showPanel(open) {
+  const panel = document.getElementById("panel");
+  panel.classList.toggle("open", open);
+  document.getElementById("panel-toggle").setAttribute("aria-expanded", String(open));
+}
+document.getElementById("panel-toggle").addEventListener("click", () => {
+  showPanel(!document.getElementById("panel").classList.contains("open"));
+});
+
+// ---------------------------------------------------------------- search
+const searchInput = document.getElementById("search");
+const searchList = document.getElementById("search-results");
+let searchTimer = null;
+let searchSeq = 0;
+let searchHits = [];
+
+async function runSearch() {
+  const q = searchInput.value.trim();
+  const seq = ++searchSeq;
+  if (!q) { searchList.hidden = true; return; }
+  try {
+    const data = await getJSON(`api/search?${qs({ q })}`);
+    if (seq !== searchSeq) return;
+    searchHits = data.results;
+    searchList.innerHTML = searchHits.length
+      ? searchHits.map((r, i) => `<li role="option" data-i="${i}"><span class="kind">${t(r.kind)}</span>
+          <b>${esc(r.code)}</b> ${esc(r.label)} <small>${esc(r.town_name)}</small></li>`).join("")
+      : `<li class="empty">${t("none_found")}</li>`;
+    searchList.hidden = false;
+  } catch (err) {
+    console.warn(err);
+  }
+}
+function goTo(hit) {
+  searchList.hidden = true;
+  zoomTo(hit.bbox, hit.kind);
+  openCard(hit.kind, hit.code);
+}
+searchInput.addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(runSearch, 200); });
+searchInput.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && searchHits.length) goTo(searchHits[0]);
+  if (e.key === "Escape") searchList.hidden = true;
+});
+searchList.addEventListener("click", (e) => {
+  const li = e.target.closest("li[data-i]");
+  if (li) goTo(searchHits[Number(li.dataset.i)]);
+});
+
+// ---------------------------------------------------------------- start
+window.renewalMap = { map, layers, state, firstPaintMs: null, openCard };
+
 (async () => {
   render();
-  const cfg = await (await fetch("config.json")).json();
-  if (cfg.basemap_url) L.tileLayer(cfg.basemap_url, { attribution: cfg.basemap_attribution, maxZoom: 19 }).addTo(map);
-  map.attributionControl.addAttribution("县界 © OpenStreetMap contributors, geoBoundaries (ODbL); 镇街范围为示意 synthetic");
-  await load(townLayer, "ogc/collections/towns/items?limit=1000", false);
-  await load(blockLayer, "ogc/collections/blocks/items?limit=10000", true);
-  map.on("moveend", loadParcels);
-  loadParcels();
-})().catch((err) => { document.getElementById("card").textContent = String(err); });
+  const [cfg, towns, index] = await Promise.all([
+    getJSON("config.json"),
+    getJSON("ogc/collections/towns/items?limit=1000"),
+    getJSON("api/map/blocks"),
+  ]);
+  if (cfg.basemap_url) {
+    L.tileLayer(cfg.basemap_url, { attribution: cfg.basemap_attribution, maxZoom: 20, maxNativeZoom: 18 }).addTo(map);
+  }
+  map.attributionControl.addAttribution(`县界 © OpenStreetMap contributors, geoBoundaries (ODbL); ${t("synthetic")}`);
+  for (const b of index.blocks) state.blocks.set(b.code, b);
+  state.towns = towns.features.map((f) => ({ code: f.properties.code, name: f.properties.name }))
+    .sort((a, b) => a.code.localeCompare(b.code));
+  layers.towns.addData(towns);
+  if (towns.features.length) map.fitBounds(layers.towns.getBounds(), { padding: [10, 10], animate: false });
+  const firstPaint = new Promise((resolve) => layers.blocks.once("load", resolve));
+  for (const name of ["blocks", "parcels", "buildings", "towns"]) layers[name].addTo(map);
+  onZoom();
+  render();
+  loadTotals();
+  await firstPaint;
+  window.renewalMap.firstPaintMs = performance.now();
+  document.body.dataset.ready = "1";
+})().catch((err) => {
+  document.getElementById("card").textContent = String(err);
+  console.error(err);
+});

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import __version__
-from app.api import features, health, web
+from app.api import health, io, joint, metrics, ogc, tiles, web
 from app.db.engine import make_engine
 from app.errors import RenewalError
 from app.settings import PROJECT_ROOT, Settings, get_settings
@@ -76,8 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(features.router)
+    app.include_router(metrics.router)
+    app.include_router(ogc.router)
+    app.include_router(io.router)
     app.include_router(web.router)
+    app.include_router(tiles.router)
+    app.include_router(joint.router)
+    app.add_middleware(tiles.TileFastPath)
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "web"), name="web")
     return app

@@ -1,45 +1,478 @@
-"""Export a layer with its interchange attributes to GeoPackage or GeoJSON (pyogrio)."""
+"""Export a layer with its interchange attributes: zipped shapefile, GeoPackage, GeoJSON, CSV or XLSX.
+
+Rows come from PostGIS through a server-side cursor in batches and go straight to the writer (pyogrio
+appends for the GDAL formats, ``csv`` and openpyxl's write-only mode otherwise), so a city-size layer
+is never held in memory whole; a second thread fetches the next batch while one is written. Files are
+written beside the target under a temporary name and renamed at the end, so a failed export never
+leaves half a file. Planning figures (FAR, density, 亩均税收...) travel with parcels and blocks when the
+planning engine provides them (``layers.planning_figures``).
+
+Shapefiles (DOMAIN.md §7): field names ≤ 10 characters from the registry, ``.cpg`` saying ``UTF-8`` (or
+``CP936`` on request), text cut at 254 bytes on a character boundary and reported, and an alias table
+``<layer>_fields.csv`` inside the zip mapping each field to its Chinese label.
+"""
 
 from __future__ import annotations
 
+import csv
+import queue
+import shutil
+import struct
+import tempfile
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import geopandas as gpd
-import pyogrio
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+import numpy as np
+import pyogrio.raw
+import shapely
 from sqlalchemy import Engine, text
 
-from app.errors import InvalidParameter
-from app.io.layers import get_layer
+from app.errors import InvalidParameter, NotFound
+from app.io import crs as crsmod
+from app.io.figures import FigureSource, figure_source
+from app.io.formats import EXPORT_FORMATS, ExportFormat
+from app.io.layers import Field, Kind, Layer, get_layer
 from app.settings import get_settings
 
-FORMATS = {"gpkg": "GPKG", "geojson": "GeoJSON"}
+BATCH_ROWS = 10_000
+SHP_TEXT_BYTES = 254
+SHP_ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "CP936", "cp936": "CP936", "gb2312": "CP936"}
+AREA_FIELD = Field("area_m2", "面积(m²)", "float", description="planar area in the storage CRS")
+
+Progress = Callable[[int, int], None]
+
+# {select}, {from_sql}, {joins}, {where}, {order}: SQL from the registry; values bound (psycopg style).
+_EXPORT_SQL = "SELECT {select} FROM {from_sql}{joins} WHERE {where} ORDER BY {order}"
+_COUNT_SQL = "SELECT count(*) FROM {from_sql} WHERE {where}"
 
 
-def read_layer(engine: Engine, layer_name: str) -> gpd.GeoDataFrame:
-    """The whole layer as a GeoDataFrame in the storage CRS, interchange fields only."""
-    layer = get_layer(layer_name)
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which features to export: by town code, block code, block status, or a bbox (in ``bbox_crs``)."""
+
+    town: str | None = None
+    block: str | None = None
+    status: str | None = None
+    bbox: str | None = None
+    bbox_crs: str | None = None
+
+
+@dataclass
+class Truncation:
+    """A text value cut to fit a shapefile field (254 bytes), on a character boundary."""
+
+    code: str
+    field: str
+    bytes_before: int
+    kept: str
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    count: int
+    path: Path
+    fmt: str
+    crs: str
+    encoding: str | None = None
+    truncated: list[Truncation] = field(default_factory=list)
+
+
+@dataclass
+class _Query:
+    """The export statement (psycopg parameters), its count statement and the output columns."""
+
+    sql: str
+    count_sql: str
+    params: dict[str, Any]
+    columns: list[Field]
+    geometry: str | None  # "wkb", "wkt" or None
+    prelude: str | None = None  # run first on the fetching connection (materialised planning figures)
+    prelude_params: dict[str, Any] | None = None
+
+
+def export_format(fmt: str) -> ExportFormat:
+    """The export format called ``fmt``, or an error listing them."""
+    try:
+        return EXPORT_FORMATS[fmt.lower()]
+    except KeyError:
+        raise InvalidParameter(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}",
+                               field="format") from None
+
+
+def _where(layer: Layer, flt: ExportFilter, storage_srid: int) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of an export (psycopg placeholders) from the filter."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for scope, value in (("town", flt.town), ("block", flt.block), ("status", flt.status)):
+        if value is None:
+            continue
+        if scope not in layer.scopes:
+            raise InvalidParameter(f"{layer.name} cannot be filtered by {scope}", field=scope)
+        if scope == "status":
+            choices = get_layer("blocks").field("status").choices or ()
+            if value not in choices:
+                raise InvalidParameter(f"status must be one of {', '.join(choices)}", field="status")
+        parts.append(f"{layer.scopes[scope]} = %({scope})s")
+        params[scope] = value
+    if flt.bbox:
+        bbox_crs = crsmod.parse_ogc_crs(flt.bbox_crs, storage_srid, "bbox-crs")
+        area = crsmod.bbox_to_storage(crsmod.parse_bbox(flt.bbox), bbox_crs, storage_srid)
+        if not layer.geometry:
+            raise InvalidParameter(f"{layer.name} has no geometry to filter by bbox", field="bbox")
+        params["bbox"] = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
+        parts.append(f"{layer.geom_sql} && ST_GeomFromEWKB(%(bbox)s) "
+                     f"AND ST_Intersects({layer.geom_sql}, ST_GeomFromEWKB(%(bbox)s))")
+    return (" AND ".join(parts) or "TRUE"), params
+
+
+def build_query(layer: Layer, flt: ExportFilter, out_srid: int, storage_srid: int, geometry: str | None,
+                area: bool = False, source: FigureSource | None = None) -> _Query:
+    """The export statement for ``layer``: interchange fields, planning figures, and geometry as WKB or WKT."""
+    columns = list(layer.fields) + (list(source.fields) if source else [])
+    if area and layer.geometry:
+        columns.append(Field(AREA_FIELD.name, AREA_FIELD.label_zh, "float", expr=f"ST_Area({layer.geom_sql})"))
+    select = [f.sql(layer.alias) for f in columns]
+    geom = layer.geom_sql
+    if out_srid != storage_srid:
+        geom = f"ST_Transform({geom}, {int(out_srid)})"
+    if geometry == "wkb" and layer.geometry:
+        select.append(f"ST_AsBinary({geom})")
+    elif geometry == "wkt" and layer.geometry:
+        select.append(f"ST_AsText({geom})")
+    else:
+        geometry = None
+    joins = f" LEFT JOIN {source.table} fig ON fig.{source.key} = {layer.id_sql}" if source else ""
+    where, params = _where(layer, flt, storage_srid)
+    sql = _EXPORT_SQL.format(select=", ".join(select), from_sql=layer.from_sql, joins=joins, where=where,
+                             order=layer.id_sql)
+    return _Query(sql, _COUNT_SQL.format(from_sql=layer.from_sql, where=where), params, columns, geometry,
+                  source.prelude if source else None, source.params if source else None)
+
+
+def _check_scope_exists(engine: Engine, flt: ExportFilter) -> None:
+    """A town or block filter naming no town or block is a 404, not an empty file."""
+    checks = (("town", flt.town, "SELECT 1 FROM towns WHERE code = :v"),
+              ("block", flt.block, "SELECT 1 FROM blocks WHERE code = :v"))
     with engine.connect() as conn:
-        gdf = gpd.read_postgis(text(layer.export_sql), conn, geom_col="geom", crs=get_settings().srid)
-    return gdf
+        for name, value, sql in checks:
+            if value is not None and conn.execute(text(sql), {"v": value}).first() is None:
+                raise NotFound(f"no {name} with code {value!r}", field=name)
 
 
-def export_layer(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs: str | None = None) -> int:
-    """Write ``layer_name`` to ``out`` in ``fmt`` (gpkg|geojson), reprojected to ``crs`` if given."""
-    driver = FORMATS.get(fmt)
-    if driver is None:
-        raise InvalidParameter(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", field="format")
-    gdf = read_layer(engine, layer_name)
-    if crs:
+def _count(engine: Engine, query: _Query) -> int:
+    """How many features the export will write (same WHERE, index-assisted)."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute(query.count_sql, query.params)
+            row = cur.fetchone()
+        conn.rollback()
+    return int(row[0]) if row else 0
+
+
+def _batches(engine: Engine, query: _Query, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows in batches from a server-side cursor, the next batch fetched while the caller works."""
+    buf: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
         try:
-            gdf = gdf.to_crs(CRS.from_user_input(crs))
-        except CRSError as err:
-            raise InvalidParameter(f"unknown CRS {crs!r}: {err}", field="crs") from err
+            with engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                if query.prelude:
+                    with raw.cursor() as pre:
+                        pre.execute(query.prelude, query.prelude_params)
+                        pre.execute("ANALYZE export_fig")
+                with raw.cursor(name="renewal_export", binary=True) as cur:
+                    cur.itersize = batch_rows
+                    cur.execute(query.sql, query.params)
+                    size = min(2_000, batch_rows)  # a small first batch: the writer starts sooner
+                    while not stop.is_set():
+                        rows = cur.fetchmany(size)
+                        if not rows:
+                            break
+                        buf.put(rows)
+                        size = batch_rows
+                conn.rollback()
+            buf.put(None)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            buf.put(err)
+
+    worker = threading.Thread(target=produce, name="export-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = buf.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                buf.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
+def _column(kind: Kind, values: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+    """A numpy column for pyogrio and its null mask (None when there are no nulls or NaN marks them)."""
+    if kind == "float":
+        return np.array(values, dtype=np.float64), None
+    if kind in ("int", "bool"):
+        mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        dtype = np.int64 if kind == "int" else np.bool_
+        filled: np.ndarray = np.array([0 if v is None else v for v in values], dtype=dtype)
+        return filled, (mask if mask.any() else None)
+    return np.array(values, dtype=object), None
+
+
+def _truncate(values: np.ndarray, encoding: str, codes: np.ndarray, name: str, report: list[Truncation]) -> None:
+    """Cut text values longer than 254 bytes in ``encoding`` on a character boundary, in place, and report them."""
+    py_enc = "utf-8" if encoding == "UTF-8" else "gbk"
+    short = SHP_TEXT_BYTES // 4  # at most 4 bytes a character: shorter strings always fit
+    for i in [i for i, v in enumerate(values.tolist()) if v is not None and len(v) > short]:
+        raw = values[i].encode(py_enc, errors="replace")
+        if len(raw) <= SHP_TEXT_BYTES:
+            continue
+        kept = raw[:SHP_TEXT_BYTES].decode(py_enc, errors="ignore")
+        values[i] = kept
+        report.append(Truncation(str(codes[i]), name, len(raw), kept))
+
+
+def _write_ogr(batches: Iterator[list[tuple[Any, ...]]], query: _Query, path: Path, fmt: ExportFormat,
+               layer: Layer, crs_text: str, encoding: str | None, progress: Progress | None, total: int,
+               report: list[Truncation]) -> int:
+    """Append batches to a GDAL dataset (shapefile, GeoPackage, GeoJSON); returns the feature count."""
+    names = [f.shp_name if fmt.name == "shp" else f.name for f in query.columns]
+    kinds = [f.kind for f in query.columns]
+    text_cols = [i for i, k in enumerate(kinds) if k in ("str", "date")]
+    n = 0
+    first = True
+    for rows in batches:
+        cols = list(zip(*rows, strict=True))
+        data: list[np.ndarray] = []
+        masks: list[np.ndarray | None] = []
+        for kind, values in zip(kinds, cols[: len(kinds)], strict=True):
+            arr, mask = _column(kind, values)
+            data.append(arr)
+            masks.append(mask)
+        if encoding is not None:  # shapefile: fit text into 254 bytes
+            for i in text_cols:
+                _truncate(data[i], encoding, data[0], names[i], report)
+        geometry = np.array(cols[-1], dtype=object)
+        _write_batch(path, fmt, layer, geometry, data, masks, names, crs_text, encoding, append=not first)
+        first = False
+        n += len(rows)
+        if progress:
+            progress(n, total)
+    if first:  # no feature: still a valid, empty file
+        empty = [np.array([], dtype=object if k in ("str", "date") else np.float64 if k == "float"
+                          else np.int64 if k == "int" else np.bool_) for k in kinds]
+        _write_batch(path, fmt, layer, np.array([], dtype=object), empty, [None] * len(kinds), names, crs_text,
+                     encoding, append=False)
+    return n
+
+
+def _write_batch(path: Path, fmt: ExportFormat, layer: Layer, geometry: np.ndarray, data: list[np.ndarray],
+                 masks: list[np.ndarray | None], names: list[str], crs_text: str, encoding: str | None,
+                 append: bool) -> None:
+    """Write or append one batch with pyogrio."""
+    options: dict[str, Any] = {}
+    if fmt.driver == "GPKG":
+        options["layer"] = layer.name
+    if fmt.driver == "ESRI Shapefile":
+        options["encoding"] = encoding
+    field_mask = masks if any(m is not None for m in masks) else None
+    pyogrio.raw.write(str(path), geometry=geometry, field_data=data, fields=names, field_mask=field_mask,
+                      driver=fmt.driver, geometry_type=layer.geometry_type, crs=crs_text, append=append,
+                      **options)
+
+
+def _alias_table(path: Path, columns: list[Field]) -> None:
+    """The alias table shipped with a shapefile: field in the file, interchange name, Chinese label, type."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["field", "name", "alias", "type", "note"])
+        for f in columns:
+            w.writerow([f.shp_name, f.name, f.label_zh, f.kind, f.description])
+
+
+def _truncation_report(path: Path, report: list[Truncation]) -> None:
+    """The list of text values cut to 254 bytes (UTF-8 with BOM)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["code", "field", "bytes_before", "kept"])
+        for t in report:
+            w.writerow([t.code, t.field, t.bytes_before, t.kept])
+
+
+def _deflate(src: Path, dst: Path) -> tuple[int, int, int]:
+    """Raw-deflate ``src`` into ``dst`` (level 1: fast); returns (crc32, size, compressed size)."""
+    comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+    crc = size = 0
+    with src.open("rb") as fi, dst.open("wb") as fo:
+        while chunk := fi.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            fo.write(comp.compress(chunk))
+        fo.write(comp.flush())
+    return crc, size, dst.stat().st_size
+
+
+def zip_files(members: list[Path], out: Path) -> None:
+    """Zip ``members`` (flat, UTF-8 names) into ``out``, compressing them in parallel threads.
+
+    zlib releases the GIL, so the .shp and .dbf of a large shapefile compress at the same time. Archives
+    that would need ZIP64 (a member over 2 GiB) are written by ``zipfile`` instead.
+    """
+    if any(m.stat().st_size > 2**31 for m in members):
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+            for m in members:
+                zf.write(m, m.name)
+        return
+    parts = [m.with_name(m.name + ".deflate") for m in members]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sums = list(pool.map(_deflate, members, parts))
+    now = time.localtime()
+    dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
+    dos_date = ((now.tm_year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
+    central = b""
+    with out.open("wb") as fo:
+        for member, part, (crc, size, csize) in zip(members, parts, sums, strict=True):
+            name = member.name.encode()
+            offset = fo.tell()
+            fo.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x800, 8, dos_time, dos_date, crc, csize, size,
+                                 len(name), 0) + name)
+            with part.open("rb") as fi:
+                shutil.copyfileobj(fi, fo, 1 << 20)
+            part.unlink()
+            central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0x800, 8, dos_time, dos_date, crc, csize,
+                                   size, len(name), 0, 0, 0, 0, 0o100644 << 16, offset) + name
+        start = fo.tell()
+        fo.write(central)
+        fo.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), start, 0))
+
+
+def _write_csv(batches: Iterator[list[tuple[Any, ...]]], query: _Query, path: Path, progress: Progress | None,
+               total: int) -> int:
+    """CSV in UTF-8 with BOM (Excel shows Chinese); geometry as a WKT column, which GDAL reads back."""
+    n = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        header = [f.name for f in query.columns] + (["WKT"] if query.geometry else [])
+        w.writerow(header)
+        for rows in batches:
+            w.writerows(rows)
+            n += len(rows)
+            if progress:
+                progress(n, total)
+    return n
+
+
+def _write_xlsx(batches: Iterator[list[tuple[Any, ...]]], query: _Query, layer: Layer, path: Path,
+                progress: Progress | None, total: int) -> int:
+    """An Excel workbook: one sheet of features with Chinese column labels, one sheet describing the fields."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(layer.label_zh[:31])
+    ws.append([f.label_zh for f in query.columns])
+    n = 0
+    for rows in batches:
+        for row in rows:
+            ws.append(list(row))
+        n += len(rows)
+        if progress:
+            progress(n, total)
+    info = wb.create_sheet("字段说明")
+    info.append(["序号", "列名", "字段", "类型", "说明"])  # a number column lets GDAL see the header row
+    for i, f in enumerate(query.columns, 1):
+        info.append([i, f.label_zh, f.name, f.kind, f.description])
+    wb.save(path)
+    return n
+
+
+def export(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs: str | None = None,
+           flt: ExportFilter | None = None, encoding: str = "utf-8", geometry: str = "wkt", figures: bool = True,
+           progress: Progress | None = None, batch_rows: int = BATCH_ROWS) -> ExportResult:
+    """Write ``layer_name`` to ``out`` in ``fmt``; storage CRS unless ``crs`` is given; nothing left on failure.
+
+    ``encoding`` applies to shapefiles (``utf-8`` or ``gbk``/``cp936``); ``geometry`` to CSV (``wkt`` or
+    ``none``). Enterprises (no geometry) export to CSV and XLSX. ``figures`` adds the planning figures
+    to parcels and blocks.
+    """
+    storage_srid = get_settings().srid
+    export_fmt = export_format(fmt)
+    layer = get_layer(layer_name, tables=export_fmt.name in ("csv", "xlsx"))
+    flt = flt or ExportFilter()
+    shp_encoding: str | None = None
+    if export_fmt.name == "shp":
+        shp_encoding = SHP_ENCODINGS.get(encoding.lower())
+        if shp_encoding is None:
+            raise InvalidParameter(f"shapefile encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+    if geometry not in ("wkt", "none"):
+        raise InvalidParameter("geometry must be wkt or none", field="geometry")
+    out_srid = crsmod.epsg_of(crsmod.parse_any_crs(crs)) if crs else storage_srid
+    if export_fmt.name == "csv":
+        geom_mode: str | None = "wkt" if geometry == "wkt" else None
+    elif export_fmt.name == "xlsx":
+        geom_mode = None
+    else:
+        geom_mode = "wkb"
+    source = figure_source(layer.name, engine.dialect, town=flt.town, block=flt.block) if figures else None
+    query = build_query(layer, flt, out_srid, storage_srid, geom_mode, area=export_fmt.name == "xlsx",
+                        source=source)
+    _check_scope_exists(engine, flt)
+    total = _count(engine, query) if progress else 0
+    if progress:
+        progress(0, total)
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.stem}.part{out.suffix}")
-    tmp.unlink(missing_ok=True)
-    options = {"layer": layer_name} if driver == "GPKG" else {}
-    pyogrio.write_dataframe(gdf, tmp, driver=driver, **options)
-    tmp.replace(out)
-    return len(gdf)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    report: list[Truncation] = []
+    crs_text = f"EPSG:{out_srid}"
+    try:
+        batches = _batches(engine, query, batch_rows)
+        if export_fmt.name == "shp":
+            shp = work / f"{layer.name}.shp"
+            n = _write_ogr(batches, query, shp, export_fmt, layer, crs_text, shp_encoding, progress, total, report)
+            _alias_table(work / f"{layer.name}_fields.csv", query.columns)
+            if report:
+                _truncation_report(work / f"{layer.name}_truncated.csv", report)
+            part = work / "out.zip"
+            members = [work / f"{layer.name}{suffix}" for suffix in
+                       (".shp", ".shx", ".dbf", ".prj", ".cpg", "_fields.csv", "_truncated.csv")]
+            zip_files([m for m in members if m.exists()], part)
+        elif export_fmt.driver is not None:
+            part = work / f"{layer.name}{export_fmt.suffix}"
+            n = _write_ogr(batches, query, part, export_fmt, layer, crs_text, None, progress, total, report)
+        elif export_fmt.name == "csv":
+            part = work / "out.csv"
+            n = _write_csv(batches, query, part, progress, total)
+        else:
+            part = work / "out.xlsx"
+            n = _write_xlsx(batches, query, layer, part, progress, total)
+        part.replace(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportResult(n, out, export_fmt.name, crs_text, shp_encoding, report)
+
+
+def export_layer(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs: str | None = None,
+                 **kwargs: Any) -> int:
+    """Write ``layer_name`` to ``out`` (see ``export``); returns the number of features written."""
+    return export(engine, layer_name, out, fmt=fmt, crs=crs, **kwargs).count

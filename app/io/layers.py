@@ -1,23 +1,32 @@
-"""The layer registry: interchange attributes (ARCHITECTURE.md) of each spatial layer and their SQL.
+"""The layer registry: interchange attributes (ARCHITECTURE.md) of each layer and the SQL that reads them.
 
 Field names are ASCII and at most 10 characters so that shapefiles keep them; Chinese labels travel
-beside them. Identifiers in SQL come only from this registry, never from user input.
+beside them (alias tables, XLSX headers, OGC queryables). Every SQL identifier and expression used by
+import, export and the OGC API comes from this registry, never from user input; values are bound.
+
+A new layer (e.g. ``joint_developments``) is one more ``Layer`` in ``LAYERS``: the OGC API lists it as a
+collection as soon as its table exists, and exports and property filters follow from its fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from app.errors import InvalidParameter
 from app.models import BLOCK_STATUSES, BUILDING_USES, RENOVATION_MODES
 
 Kind = Literal["str", "int", "float", "date", "bool"]
+Scope = Literal["town", "block", "status"]
 
 
 @dataclass(frozen=True)
 class Field:
-    """One interchange attribute: name (≤ 10 chars), Chinese label, type, and what values are allowed."""
+    """One interchange attribute: name (≤ 10 chars), Chinese label, type, its SQL and allowed values.
+
+    ``expr`` is the SQL expression over the layer's FROM clause; ``derived`` fields are written on export
+    and served by the OGC API but never read on import (they follow from other data).
+    """
 
     name: str
     label_zh: str
@@ -26,22 +35,80 @@ class Field:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    expr: str = ""
+    derived: bool = False
+    description: str = ""
+    filter_expr: str = ""
+    short: str = ""
+
+    @property
+    def shp_name(self) -> str:
+        """The name in a shapefile: at most 10 characters (``parcel_code`` becomes ``parcel_cod``)."""
+        return self.short or self.name[:10]
+
+    def sql(self, alias: str) -> str:
+        """The SQL expression of this field (``alias.name`` unless the registry says otherwise)."""
+        return self.expr or f"{alias}.{self.name}"
+
+    def where_sql(self, alias: str) -> str:
+        """The SQL expression used to filter and sort on this field (typed: dates as dates)."""
+        return self.filter_expr or self.sql(alias)
 
 
 @dataclass(frozen=True)
 class Layer:
-    """A spatial layer: its table, its interchange fields and the statement that exports them."""
+    """A layer: its table, fields, FROM clause (with the joins its fields need) and filter expressions."""
 
     name: str
     label_zh: str
     table: str
+    alias: str
     fields: tuple[Field, ...]
-    export_sql: str
+    from_sql: str
+    title_en: str = ""
     parent: tuple[str, str] | None = None  # (code field, parent layer) resolved by code or location
+    scopes: dict[str, str] = field(default_factory=dict)  # export filter (town, block, status) → SQL
+    temporal: tuple[str, Literal["date", "year"]] | None = None  # SQL of the date or year of a feature
+    geometry: bool = True
+    geometry_type: str = "MultiPolygon"
+    key: str = "code"  # the unique code field: feature id, upsert key
+    importable: bool = True  # False: made by the service (joint developments), never read from files
 
     def field(self, name: str) -> Field:
         """The field called ``name``."""
         return next(f for f in self.fields if f.name == name)
+
+    def has_field(self, name: str) -> bool:
+        """Whether the layer has a field called ``name``."""
+        return any(f.name == name for f in self.fields)
+
+    @property
+    def imported_fields(self) -> tuple[Field, ...]:
+        """Fields read from files on import (not derived)."""
+        return tuple(f for f in self.fields if not f.derived)
+
+    @property
+    def geom_sql(self) -> str:
+        """SQL of the stored geometry."""
+        return f"{self.alias}.geom"
+
+    @property
+    def id_sql(self) -> str:
+        """SQL of the feature id (the code)."""
+        return self.field(self.key).where_sql(self.alias)
+
+    @property
+    def select_sql(self) -> str:
+        """The interchange fields (``expr AS name``) and, for spatial layers, ``geom``."""
+        cols = [f"{f.sql(self.alias)} AS {f.name}" for f in self.fields]
+        if self.geometry:
+            cols.append(f"{self.geom_sql} AS geom")
+        return ", ".join(cols)
+
+    @property
+    def export_sql(self) -> str:
+        """The whole layer with its interchange fields and geometry, in code order."""
+        return f"SELECT {self.select_sql} FROM {self.from_sql} ORDER BY {self.id_sql}"  # noqa: S608
 
 
 _STATUSES = tuple(c for c, _, _ in BLOCK_STATUSES)
@@ -52,82 +119,135 @@ LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
         Layer(
-            "towns", "镇街", "towns",
+            "towns", "镇街", "towns", "t",
             (Field("code", "区划代码", required=True), Field("name", "名称", required=True)),
-            "SELECT t.code, t.name, t.geom FROM towns t ORDER BY t.code",
+            "towns t",
+            title_en="Towns, subdistricts and parks (synthetic outlines in the sample)",
+            scopes={"town": "t.code"},
         ),
         Layer(
-            "blocks", "老旧工业区块", "blocks",
+            "blocks", "老旧工业区块", "blocks", "b",
             (
                 Field("code", "区块编号", required=True),
                 Field("name", "区块名称", required=True),
-                Field("town_code", "所属镇街代码"),
+                Field("town_code", "所属镇街代码", expr="t.code"),
                 Field("status", "实施状态", choices=_STATUSES),
                 Field("mode", "改造路径", choices=_MODES),
                 Field("industry", "产业定位"),
-                Field("plan_year", "计划年度", "int", min=2000, max=2100),
-                Field("fire_haz", "消防安全隐患突出", "bool"),
-                Field("illeg_bldg", "违法建筑较多", "bool"),
-                Field("low_ind", "产业层次低", "bool"),
-                Field("poor_env", "环境脏乱差", "bool"),
+                Field("plan_year", "计划年度", "int", min=2000, max=2100, expr="b.plan_year::int"),
+                Field("fire_haz", "消防安全隐患突出", "bool", expr="b.fire_hazard"),
+                Field("illeg_bldg", "违法建筑较多", "bool", expr="b.illegal_buildings"),
+                Field("low_ind", "产业层次低", "bool", expr="b.low_industry"),
+                Field("poor_env", "环境脏乱差", "bool", expr="b.poor_environment"),
             ),
-            """
-            SELECT b.code, b.name, t.code AS town_code, b.status, b.mode, b.industry, b.plan_year,
-                   b.fire_hazard AS fire_haz, b.illegal_buildings AS illeg_bldg,
-                   b.low_industry AS low_ind, b.poor_environment AS poor_env, b.geom
-            FROM blocks b JOIN towns t ON t.id = b.town_id ORDER BY b.code
-            """,
+            "blocks b JOIN towns t ON t.id = b.town_id",
+            title_en="Old industrial blocks of the renovation programme",
             parent=("town_code", "towns"),
+            scopes={"town": "t.code", "block": "b.code", "status": "b.status"},
+            temporal=("b.plan_year", "year"),
         ),
         Layer(
-            "parcels", "宗地", "parcels",
+            "parcels", "宗地", "parcels", "p",
             (
                 Field("code", "宗地编号", required=True),
-                Field("block_code", "区块编号"),
+                Field("block_code", "区块编号", expr="b.code"),
                 Field("land_use", "用地性质"),
                 Field("owner", "土地权属人"),
-                Field("term_end", "土地使用权终止日期", "date"),
-                Field("supp_m2", "配套用地面积(m²)", "float", min=0),
-                Field("green_m2", "绿地面积(m²)", "float", min=0),
-                Field("invest", "固定资产投资(元)", "float", min=0),
-                Field("output", "年产值(元)", "float", min=0),
-                Field("tax", "年税收(元)", "float", min=0),
+                Field("term_end", "土地使用权终止日期", "date", min=1990,
+                      expr="to_char(p.term_end, 'YYYY-MM-DD')", filter_expr="p.term_end",
+                      description="YYYY-MM-DD"),
+                Field("supp_m2", "配套用地面积(m²)", "float", min=0, expr="p.supp_m2::float8"),
+                Field("green_m2", "绿地面积(m²)", "float", min=0, expr="p.green_m2::float8"),
+                Field("invest", "固定资产投资(元)", "float", min=0, expr="p.invest::float8"),
+                Field("output", "年产值(元)", "float", min=0, expr="p.output::float8"),
+                Field("tax", "年税收(元)", "float", min=0, expr="p.tax::float8"),
+                Field("town_code", "所属镇街代码", expr="t.code", derived=True),
             ),
-            """
-            SELECT p.code, b.code AS block_code, p.land_use, p.owner, to_char(p.term_end, 'YYYY-MM-DD') AS term_end,
-                   p.supp_m2::float8 AS supp_m2, p.green_m2::float8 AS green_m2, p.invest::float8 AS invest,
-                   p.output::float8 AS output, p.tax::float8 AS tax, p.geom
-            FROM parcels p JOIN blocks b ON b.id = p.block_id ORDER BY p.code
-            """,
+            "parcels p JOIN blocks b ON b.id = p.block_id JOIN towns t ON t.id = b.town_id",
+            title_en="Land parcels (宗地) with rights holders and yearly figures in yuan",
             parent=("block_code", "blocks"),
+            scopes={"town": "t.code", "block": "b.code", "status": "b.status"},
+            temporal=("p.term_end", "date"),
         ),
         Layer(
-            "buildings", "建筑物", "buildings",
+            "buildings", "建筑物", "buildings", "g",
             (
                 Field("code", "建筑编号", required=True),
-                Field("parcel_code", "宗地编号"),
-                Field("floors", "层数", "int", required=True, min=1, max=200),
-                Field("floor_h", "层高(m)", "float", required=True, min=0.01, max=100),
-                Field("floor_area", "建筑面积(m²)", "float", min=0),
+                Field("parcel_code", "宗地编号", expr="p.code", short="parcel_cod"),
+                Field("floors", "层数", "int", required=True, min=1, max=200, expr="g.floors::int"),
+                Field("floor_h", "层高(m)", "float", required=True, min=0.01, max=100, expr="g.floor_h::float8"),
+                Field("floor_area", "建筑面积(m²)", "float", min=0, expr="g.floor_area::float8"),
                 Field("use", "用途", choices=_USES),
                 Field("illegal", "违法建筑", "bool"),
+                Field("block_code", "区块编号", expr="b.code", derived=True),
+                Field("town_code", "所属镇街代码", expr="t.code", derived=True),
             ),
-            """
-            SELECT g.code, p.code AS parcel_code, g.floors::int AS floors, g.floor_h::float8 AS floor_h,
-                   g.floor_area::float8 AS floor_area, g.use, g.illegal, g.geom
-            FROM buildings g JOIN parcels p ON p.id = g.parcel_id ORDER BY g.code
-            """,
+            "buildings g JOIN parcels p ON p.id = g.parcel_id JOIN blocks b ON b.id = p.block_id "
+            "JOIN towns t ON t.id = b.town_id",
+            title_en="Buildings (建筑物) with floors, storey height and use",
             parent=("parcel_code", "parcels"),
+            scopes={"town": "t.code", "block": "b.code", "status": "b.status"},
+        ),
+        Layer(
+            "joint_developments", "联合开发项目", "joint_developments", "j",
+            (
+                Field("code", "项目编号", "int", expr="j.id", filter_expr="j.id"),
+                Field("name", "项目名称"),
+                Field("status", "状态", choices=("active", "cancelled")),
+                Field("parcels", "宗地编号", expr="(SELECT string_agg(jp_p.code, ',' ORDER BY jp_p.code) "
+                      "FROM joint_development_parcels jp JOIN parcels jp_p ON jp_p.id = jp.parcel_id "
+                      "WHERE jp.jd_id = j.id)", derived=True),
+                Field("area_m2", "合并用地面积(m²)", "float", expr="j.land_area_m2"),
+                Field("area_mu", "合并用地面积(亩)", "float", expr="j.land_area_m2 * 15 / 10000", derived=True),
+                Field("far", "现状容积率", "float", expr="(j.figures->>'far')::float8", derived=True),
+                Field("plan_m2", "规划建筑面积(m²)", "float", expr="j.planned_floor_area_m2::float8"),
+                Field("term_end", "合并后土地使用权终止日期", "date", expr="to_char(j.term_end, 'YYYY-MM-DD')",
+                      filter_expr="j.term_end", description="YYYY-MM-DD"),
+                Field("town_code", "所属镇街代码", expr="(SELECT t.code FROM towns t "
+                      "WHERE ST_Intersects(t.geom, ST_PointOnSurface(j.geom)) ORDER BY t.code LIMIT 1)",
+                      derived=True),
+            ),
+            "joint_developments j",
+            title_en="Joint developments (联合开发): merged parcels of several rights holders",
+            importable=False,
         ),
     )
 }
 
+ENTERPRISES = Layer(
+    "enterprises", "企业", "enterprises", "e",
+    (
+        Field("credit_code", "统一社会信用代码", required=True, short="credit_cod"),
+        Field("name", "企业名称", required=True),
+        Field("parcel_code", "宗地编号", expr="p.code", short="parcel_cod"),
+        Field("above_scl", "规上工业企业", "bool"),
+        Field("revenue", "主营业务收入(元)", "float", min=0, expr="e.revenue::float8"),
+        Field("tax", "税收(元)", "float", expr="e.tax::float8"),
+        Field("output", "产值(元)", "float", min=0, expr="e.output::float8"),
+        Field("energy_tce", "能耗(吨标准煤)", "float", min=0, expr="e.energy_tce::float8"),
+        Field("class", "亩均效益分类", choices=("A", "B", "C", "D"), expr='e."class"'),
+        Field("class_year", "分类年度", "int", min=1990, max=2100, expr="e.class_year::int"),
+    ),
+    "enterprises e LEFT JOIN parcels p ON p.id = e.parcel_id LEFT JOIN blocks b ON b.id = p.block_id "
+    "LEFT JOIN towns t ON t.id = b.town_id",
+    title_en="Enterprises with yearly figures and their 亩均效益 class (CSV, no geometry)",
+    parent=("parcel_code", "parcels"),
+    scopes={"town": "t.code", "block": "b.code", "status": "b.status"},
+    geometry=False,
+    geometry_type="None",
+    key="credit_code",
+)
+"""Enterprises travel as CSV/XLSX without geometry (ARCHITECTURE.md); the code field is credit_code."""
 
-def get_layer(name: str) -> Layer:
-    """The layer called ``name``, or an error listing the known layers."""
+TABLE_LAYERS: dict[str, Layer] = {**LAYERS, "enterprises": ENTERPRISES}
+
+
+def get_layer(name: str, *, tables: bool = False) -> Layer:
+    """The layer called ``name`` (spatial only, or also ``enterprises`` with ``tables``), or an error."""
+    known = TABLE_LAYERS if tables else LAYERS
     try:
-        return LAYERS[name]
+        return known[name]
     except KeyError:
         raise InvalidParameter(
-            f"unknown layer {name!r}; known layers: {', '.join(LAYERS)}", field="layer"
+            f"unknown layer {name!r}; known layers: {', '.join(known)}", field="layer"
         ) from None

@@ -1,0 +1,247 @@
+"""Items of a collection as GeoJSON built inside PostGIS: one statement returns numberMatched and the bytes.
+
+The WHERE clause is assembled from parts whose SQL comes from the layer registry (property expressions,
+the geometry column) and whose values are bound. The count uses the same WHERE, so a bbox count is a
+GiST index scan. Features are concatenated as text in the database (geometry from ``ST_AsGeoJSON``,
+properties from ``json_build_object``) and handed to the client as one UTF-8 byte string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+
+from app.api.ogc.cql2 import compile_filter
+from app.api.ogc.pool import FeaturePool
+from app.errors import InvalidParameter
+from app.io import crs as crsmod
+from app.io.layers import Field, Layer
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 100
+
+# {count}, {feature}, {from_sql}, {where}, {order}: registry SQL only; every value is bound.
+_ITEMS_SQL = """
+SELECT {count} AS matched,
+       (SELECT convert_to(COALESCE(string_agg(q.f, ','), ''), 'UTF8') FROM (
+            SELECT {feature} AS f
+            FROM {from_sql}
+            WHERE {where}
+            ORDER BY {order}
+            LIMIT :limit OFFSET :offset
+        ) q) AS features
+"""
+_COUNT_SQL = "(SELECT count(*) FROM {from_sql} WHERE {where})"
+_ONE_SQL = "SELECT convert_to({feature}, 'UTF8') FROM {from_sql} WHERE {id} = :fid"
+
+_TRUE = {"true", "t", "1", "yes", "y", "是"}
+_FALSE = {"false", "f", "0", "no", "n", "否"}
+
+
+@dataclass
+class Where:
+    """Conditions joined by AND, with their bound values."""
+
+    parts: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    joins: bool = False  # whether a condition reads a joined table (else the count skips the joins)
+
+    def add(self, sql: str, **params: Any) -> None:
+        """Add one condition."""
+        self.parts.append(sql)
+        self.params.update(params)
+
+    @property
+    def sql(self) -> str:
+        """The condition, ``TRUE`` when there is none."""
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def geometry_sql(layer: Layer, out: crsmod.OgcCrs, storage_srid: int) -> str:
+    """SQL of the geometry in the output CRS and axis order (srid from the validated CRS list)."""
+    geom = layer.geom_sql
+    if out.srid != storage_srid:
+        geom = f"ST_Transform({geom}, {int(out.srid)})"
+    if out.lat_lon:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {out.digits})"
+
+
+def feature_sql(layer: Layer, fields: list[Field], out: crsmod.OgcCrs, storage_srid: int) -> str:
+    """SQL of one GeoJSON Feature as text: id (the code), geometry and the properties in registry order."""
+    props = ", ".join(f"'{f.name}', {f.sql(layer.alias)}" for f in fields)
+    return (
+        "'{\"type\":\"Feature\",\"id\":' || to_json(" + layer.id_sql + ")::text"
+        " || ',\"geometry\":' || COALESCE(" + geometry_sql(layer, out, storage_srid) + ", 'null')"
+        " || ',\"properties\":' || json_build_object(" + props + ")::text || '}'"
+    )
+
+
+def add_bbox(where: Where, layer: Layer, raw: str, bbox_crs: crsmod.OgcCrs, storage_srid: int) -> None:
+    """Features whose geometry intersects the bbox (index search on the envelope, then exact)."""
+    area = crsmod.bbox_to_storage(crsmod.parse_bbox(raw), bbox_crs, storage_srid)
+    if area.is_empty:
+        where.add("FALSE")
+        return
+    ewkb = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
+    geom = layer.geom_sql
+    if shapely.equals(area, shapely.box(*area.bounds)):
+        where.add(f"{geom} && ST_GeomFromEWKB(:bbox)", bbox=ewkb)
+    else:
+        where.add(f"{geom} && ST_GeomFromEWKB(:bbox) AND ST_Intersects({geom}, ST_GeomFromEWKB(:bbox))", bbox=ewkb)
+
+
+def convert(f: Field, raw: str, field_name: str) -> Any:
+    """A query-string value converted to the field's type."""
+    try:
+        if f.kind == "int":
+            return int(raw)
+        if f.kind == "float":
+            return float(raw)
+        if f.kind == "date":
+            return dt.date.fromisoformat(raw[:10])
+        if f.kind == "bool":
+            low = raw.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError(raw)
+            return low in _TRUE
+    except ValueError:
+        raise InvalidParameter(f"{field_name}: {raw!r} is not a valid {f.kind}", field=field_name) from None
+    return raw
+
+
+def add_properties(where: Where, layer: Layer, filters: dict[str, str]) -> None:
+    """Equality filters on properties (``status=planned``); a comma separates alternatives."""
+    for i, (name, raw) in enumerate(sorted(filters.items())):
+        f = layer.field(name)
+        split = f.kind != "str" or f.choices is not None  # free text may hold commas
+        values = [convert(f, v, name) for v in raw.split(",")] if split else [raw]
+        expr = f.where_sql(layer.alias)
+        if not expr.startswith(f"{layer.alias}."):
+            where.joins = True
+        if len(values) == 1:
+            where.add(f"{expr} = :pf{i}", **{f"pf{i}": values[0]})
+        else:
+            where.add(f"{expr} = ANY(:pf{i})", **{f"pf{i}": values})
+
+
+_DT = re.compile(r"^\d{4}-\d{2}-\d{2}(T.*)?$")
+
+
+def _instant(raw: str) -> dt.date | None:
+    """One end of a datetime interval: a date (from an RFC 3339 date or date-time), or None when open."""
+    raw = raw.strip()
+    if raw in ("", ".."):
+        return None
+    if not _DT.match(raw):
+        raise InvalidParameter(f"datetime: {raw!r} is not an RFC 3339 date or date-time", field="datetime")
+    try:
+        if "T" in raw:
+            return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidParameter(f"datetime: {raw!r} is not a valid date", field="datetime") from None
+
+
+def add_datetime(where: Where, layer: Layer, raw: str) -> None:
+    """Features whose date (parcels: term_end) or year (blocks: plan_year) meets the instant or interval."""
+    if layer.temporal is None:
+        return  # no temporal property: the parameter does not restrict this collection
+    parts = raw.split("/")
+    if len(parts) > 2:
+        raise InvalidParameter("datetime: an instant or an interval start/end", field="datetime")
+    start = _instant(parts[0])
+    end = _instant(parts[1]) if len(parts) == 2 else start
+    if start and end and start > end:
+        raise InvalidParameter("datetime: the interval ends before it starts", field="datetime")
+    expr, kind = layer.temporal
+    if kind == "year":
+        if start:
+            where.add(f"{expr} >= :dt_lo", dt_lo=start.year)
+        if end:
+            where.add(f"{expr} <= :dt_hi", dt_hi=end.year)
+    else:
+        if start:
+            where.add(f"{expr} >= :dt_lo", dt_lo=start)
+        if end:
+            where.add(f"{expr} <= :dt_hi", dt_hi=end)
+    if not start and not end:
+        where.add(f"{expr} IS NOT NULL")
+
+
+def add_filter(where: Where, layer: Layer, raw: str, filter_crs: crsmod.OgcCrs, storage_srid: int) -> None:
+    """A CQL2-text filter."""
+    compiled = compile_filter(raw, layer, filter_crs, storage_srid)
+    where.add(compiled.sql, **compiled.params)
+    where.joins = True
+
+
+def order_sql(layer: Layer, sortby: str | None) -> str:
+    """ORDER BY from ``sortby`` (``+name``/``-name``, comma-separated), always ending with the code."""
+    parts: list[str] = []
+    if sortby:
+        for item in sortby.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            desc = item.startswith("-")
+            name = item.lstrip("+-").strip()
+            if name.upper().endswith(" DESC") or name.upper().endswith(" ASC"):
+                desc = name.upper().endswith(" DESC")
+                name = name.rsplit(" ", 1)[0].strip()
+            if not layer.has_field(name):
+                raise InvalidParameter(f"sortby: unknown property {name!r}", field="sortby")
+            expr = layer.field(name).where_sql(layer.alias)
+            parts.append(f"{expr} {'DESC NULLS LAST' if desc else 'ASC NULLS LAST'}")
+    parts.append(layer.id_sql)
+    return ", ".join(parts)
+
+
+def select_fields(layer: Layer, properties: str | None) -> list[Field]:
+    """The properties to return: all, or those named in ``properties`` (in registry order)."""
+    if properties is None:
+        return list(layer.fields)
+    names = [p.strip() for p in properties.split(",") if p.strip()]
+    unknown = [n for n in names if not layer.has_field(n) and n not in ("geometry", "geom")]
+    if unknown:
+        raise InvalidParameter(f"properties: unknown property {unknown[0]!r}", field="properties")
+    return [f for f in layer.fields if f.name in names]
+
+
+@dataclass
+class Page:
+    """A page of features: the comma-separated Feature objects as UTF-8 bytes, and the counts."""
+
+    features: bytes
+    matched: int
+    returned: int
+
+
+async def run_items(pool: FeaturePool, layer: Layer, fields: list[Field], where: Where, order: str, limit: int,
+                    offset: int, out: crsmod.OgcCrs, storage_srid: int) -> Page:
+    """Run the items statement: numberMatched and the page's features in one round trip."""
+    # Joins follow foreign keys that are NOT NULL: without a condition on a joined table they change no count.
+    count_from = layer.from_sql if where.joins else f"{layer.table} {layer.alias}"
+    sql = _ITEMS_SQL.format(
+        count=_COUNT_SQL.format(from_sql=count_from, where=where.sql),
+        feature=feature_sql(layer, fields, out, storage_srid),
+        from_sql=layer.from_sql, where=where.sql, order=order,
+    )
+    row = await pool.fetchrow(sql, {**where.params, "limit": limit, "offset": offset})
+    assert row is not None
+    matched, features = int(row[0]), row[1]
+    returned = max(0, min(limit, matched - offset))
+    return Page(bytes(features) if features is not None else b"", matched, returned)
+
+
+async def run_one(pool: FeaturePool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int
+                  ) -> bytes | None:
+    """One feature by its code, or None."""
+    sql = _ONE_SQL.format(feature=feature_sql(layer, list(layer.fields), out, storage_srid),
+                          from_sql=layer.from_sql, id=layer.id_sql)
+    row = await pool.fetchrow(sql, {"fid": fid})
+    return bytes(row[0]) if row is not None else None

@@ -1,0 +1,183 @@
+"""Coordinate reference systems at the edges: OGC CRS URIs, axis order, and envelopes in the storage CRS.
+
+OGC API – Features Part 2 names a CRS by URI. CRS84 is longitude, latitude; EPSG:4326 and EPSG:4490
+(geographic CGCS2000) are latitude, longitude in that part, so coordinates are swapped in and out
+(DOMAIN.md §3). Projected CRSs (EPSG:4549, EPSG:4528) are easting, northing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from app.errors import InvalidParameter
+
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
+
+# Output and bbox CRSs offered by the OGC API besides the storage CRS (ARCHITECTURE.md, issue 6).
+OFFERED_EPSG = (4326, 4490, 4549, 4528)
+LAT_LON = frozenset({4326, 4490})  # geographic CRSs whose OGC axis order is latitude first
+
+_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/(?:EPSG/0/(\d+)|OGC/1\.3/(CRS84))/?$", re.I)
+_SHORT = re.compile(r"^(?:EPSG|urn:ogc:def:crs:EPSG:[^:]*):(?::)?(\d+)$", re.I)
+
+
+@dataclass(frozen=True)
+class OgcCrs:
+    """A CRS as the OGC API uses it: the PostGIS SRID, its URI, and whether axes are latitude first."""
+
+    srid: int
+    uri: str
+    lat_lon: bool = False
+
+    @property
+    def is_geographic(self) -> bool:
+        """Whether coordinates are degrees."""
+        return CRS.from_epsg(self.srid).is_geographic
+
+    @property
+    def digits(self) -> int:
+        """Decimal digits of GeoJSON coordinates: 8 in degrees (≈1 mm), 3 in metres (1 mm)."""
+        return 8 if self.is_geographic else 3
+
+
+CRS84 = OgcCrs(4326, CRS84_URI, lat_lon=False)
+
+
+def epsg_crs(code: int) -> OgcCrs:
+    """The OGC form of ``EPSG:code``."""
+    return OgcCrs(code, EPSG_URI.format(code=code), lat_lon=code in LAT_LON)
+
+
+def offered(storage_srid: int) -> list[OgcCrs]:
+    """CRSs the API offers: CRS84 first, then the EPSG list and the storage CRS."""
+    codes = list(OFFERED_EPSG)
+    if storage_srid not in codes:
+        codes.append(storage_srid)
+    return [CRS84, *(epsg_crs(c) for c in codes)]
+
+
+def parse_ogc_crs(raw: str | None, storage_srid: int, field: str) -> OgcCrs:
+    """Parse an OGC CRS URI (or ``EPSG:n``, ``CRS84``) and check that the API offers it."""
+    if raw is None or raw == "":
+        return CRS84
+    value = raw.strip().strip("<>")
+    match = _URI.match(value)
+    code: int | None = None
+    if match:
+        if match.group(2):
+            return CRS84
+        code = int(match.group(1))
+    elif value.upper() in ("CRS84", "OGC:CRS84"):
+        return CRS84
+    else:
+        short = _SHORT.match(value)
+        if short:
+            code = int(short.group(1))
+    allowed = offered(storage_srid)
+    if code is not None:
+        for item in allowed:
+            if item.srid == code and item.uri != CRS84_URI:
+                return item
+    raise InvalidParameter(f"{field}: unsupported CRS {raw!r}; use one of {', '.join(c.uri for c in allowed)}",
+                           field=field)
+
+
+def parse_any_crs(raw: str, field: str = "crs") -> CRS:
+    """Any CRS pyproj knows (``EPSG:4528``, a URI, WKT), for exports and imports."""
+    try:
+        return CRS.from_user_input(raw.strip())
+    except CRSError as err:
+        raise InvalidParameter(f"unknown CRS {raw!r}: {err}", field=field) from err
+
+
+def epsg_of(crs: CRS, field: str = "crs") -> int:
+    """The EPSG code of ``crs`` (PostGIS transforms by SRID), or an error."""
+    code = crs.to_epsg(min_confidence=70)
+    if code is None:
+        raise InvalidParameter(f"{field}: the CRS has no EPSG code; give it as EPSG:n", field=field)
+    return code
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: int, dst: int) -> Transformer:
+    """A cached lon/lat-ordered transformer between two EPSG codes."""
+    return Transformer.from_crs(CRS.from_epsg(src), CRS.from_epsg(dst), always_xy=True)
+
+
+@lru_cache(maxsize=8)
+def _service_area(storage_srid: int) -> tuple[float, float, float, float]:
+    """Lon/lat window where the storage projection is usable: its area of use widened by 3°."""
+    area = CRS.from_epsg(storage_srid).area_of_use
+    if area is None:
+        return (-180.0, -90.0, 180.0, 90.0)
+    return (max(area.west - 3, -180.0), max(area.south - 3, -90.0), min(area.east + 3, 180.0),
+            min(area.north + 3, 90.0))
+
+
+def _xy(values: tuple[float, float, float, float], crs: OgcCrs) -> tuple[float, float, float, float]:
+    """Four bbox numbers put in x, y (lon, lat) order."""
+    a, b, c, d = values
+    return (b, a, d, c) if crs.lat_lon else (a, b, c, d)
+
+
+def geometry_to_storage(geom: shapely.Geometry, crs: OgcCrs, storage_srid: int) -> shapely.Geometry:
+    """A geometry given in ``crs`` (axis order as OGC says) moved to the storage CRS, densified first."""
+    if crs.lat_lon:
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    if crs.srid == storage_srid:
+        return geom
+    if CRS.from_epsg(crs.srid).is_geographic:
+        west, south, east, north = _service_area(storage_srid)
+        geom = shapely.clip_by_rect(geom, west, south, east, north)
+        step = 0.01
+    else:
+        step = 100.0
+    geom = shapely.segmentize(geom, step) if not geom.is_empty else geom
+    tr = _transformer(crs.srid, storage_srid)
+    return shapely.transform(geom, lambda xy: _apply(tr, xy))
+
+
+def _apply(tr: Transformer, xy: np.ndarray) -> np.ndarray:
+    """Apply a transformer to an (n, 2) coordinate array."""
+    x, y = tr.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def parse_bbox(raw: str, field: str = "bbox") -> tuple[float, float, float, float]:
+    """Four numbers ``minx,miny,maxx,maxy`` (a 6-number 3D bbox drops its heights)."""
+    try:
+        nums = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"{field} must be numbers: minx,miny,maxx,maxy", field=field) from None
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    if len(nums) != 4 or not all(math.isfinite(v) for v in nums):
+        raise InvalidParameter(f"{field} must be four numbers: minx,miny,maxx,maxy", field=field)
+    return (nums[0], nums[1], nums[2], nums[3])
+
+
+def bbox_to_storage(values: tuple[float, float, float, float], crs: OgcCrs, storage_srid: int) -> shapely.Geometry:
+    """The area of a bbox (in ``crs`` axis order) as a polygon in the storage CRS; empty when off the map."""
+    minx, miny, maxx, maxy = _xy(values, crs)
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter("bbox: the lower corner must not exceed the upper corner", field="bbox")
+    box = shapely.box(minx, miny, maxx, maxy)
+    return geometry_to_storage(box, OgcCrs(crs.srid, crs.uri, lat_lon=False), storage_srid)
+
+
+def storage_bounds_to_crs84(bounds: tuple[float, float, float, float], storage_srid: int
+                            ) -> tuple[float, float, float, float]:
+    """A storage-CRS envelope as a CRS84 bbox (densified, so it encloses the area)."""
+    box = shapely.segmentize(shapely.box(*bounds), max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1.0) / 20)
+    moved = shapely.transform(box, lambda xy: _apply(_transformer(storage_srid, 4326), xy))
+    minx, miny, maxx, maxy = moved.bounds
+    return (round(minx, 7), round(miny, 7), round(maxx, 7), round(maxy, 7))

@@ -1,0 +1,139 @@
+"""The tile layers: one hand-tuned statement per layer, with the properties the map needs and no more.
+
+Statements are module-level constants with positional parameters (asyncpg prepares each once per
+connection): ``$1`` z, ``$2`` x, ``$3`` y, ``$4`` the storage SRID, then the layer's own values. Table and
+column names appear only here (the whitelist); the layer name in a URL is looked up in ``TILE_LAYERS``.
+
+Geometry is transformed from the storage CRS to EPSG:3857 per tile; the tile envelope (with the clip
+buffer as margin) is transformed the other way so the GiST index on the stored geometry does the search.
+There is deliberately no ``WHERE geom IS NOT NULL`` around ``ST_AsMVTGeom``: the planner would inline it
+and clip every geometry twice, and ``ST_AsMVT`` skips NULL geometries anyway (an empty tile is ``b''``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.planning.config import PlanningRules, get_rules
+from app.tiles.rules import counted_floor_area_sql, far_floor_sql
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+"""Media type of a Mapbox Vector Tile."""
+EXTENT = 4096
+"""MVT tile extent (units per tile side)."""
+BUFFER = 64
+"""Clip buffer in tile units, so strokes do not show seams at tile edges."""
+MARGIN = BUFFER / EXTENT
+
+# The envelope CTE shared by every statement: the tile in Web Mercator, and its search box (tile plus
+# buffer) in the storage CRS for the index.
+_ENVELOPE = f"""
+env AS (
+    SELECT ST_TileEnvelope($1, $2, $3) AS merc,
+           ST_Transform(ST_TileEnvelope($1, $2, $3, margin => {MARGIN}), $4::int) AS native
+)"""
+
+TOWNS_SQL = f"""
+WITH {_ENVELOPE}
+SELECT ST_AsMVT(t, 'towns', {EXTENT}, 'geom', 'id') FROM (
+    SELECT tw.id, tw.code, tw.name,
+           ST_AsMVTGeom(ST_Transform(tw.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
+    FROM towns tw, env
+    WHERE tw.geom && env.native
+) t
+"""  # noqa: S608 (only module constants are interpolated)
+
+BLOCKS_SQL = f"""
+WITH {_ENVELOPE}
+SELECT ST_AsMVT(t, 'blocks', {EXTENT}, 'geom', 'id') FROM (
+    SELECT b.id, b.code, b.name, tw.code AS town, b.status, b.mode,
+           ST_AsMVTGeom(ST_Transform(b.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
+    FROM blocks b JOIN towns tw ON tw.id = b.town_id, env
+    WHERE b.geom && env.native
+) t
+"""  # noqa: S608 (only module constants are interpolated)
+
+# far: Σ counted floor area of the parcel's buildings ÷ its planar land area (storage CRS), rounded to
+# 0.01 for display; pass is decided on the unrounded value against the block's exemption, else $5 (the
+# FAR floor). $6 tall-storey height (m), $7 its multiplier, $8 whether illegal buildings count (DOMAIN.md §4).
+PARCELS_SQL = f"""
+WITH {_ENVELOPE}
+SELECT ST_AsMVT(t, 'parcels', {EXTENT}, 'geom', 'id') FROM (
+    SELECT p.id, p.code, b.code AS block, round(f.far::numeric, 2)::float8 AS far,
+           COALESCE(f.far >= {far_floor_sql("fe", far_min="$5")}, true) AS pass,
+           ST_AsMVTGeom(ST_Transform(p.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
+    FROM parcels p JOIN blocks b ON b.id = p.block_id
+    LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
+    CROSS JOIN env
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(sum({counted_floor_area_sql("g", height_threshold_m="$6", height_multiplier="$7",
+                                                    count_illegal="$8")}), 0)
+               / NULLIF(ST_Area(p.geom), 0) AS far
+        FROM buildings g WHERE g.parcel_id = p.id
+    ) f
+    WHERE p.geom && env.native
+) t
+"""  # noqa: S608 (only module constants are interpolated)
+
+BUILDINGS_SQL = f"""
+WITH {_ENVELOPE}
+SELECT ST_AsMVT(t, 'buildings', {EXTENT}, 'geom', 'id') FROM (
+    SELECT g.id, g.floors::int AS floors, g.use, g.illegal,
+           ST_AsMVTGeom(ST_Transform(g.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
+    FROM buildings g, env
+    WHERE g.geom && env.native
+) t
+"""  # noqa: S608 (only module constants are interpolated)
+
+
+def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
+    """Layers whose statement binds nothing beyond z, x, y and the SRID."""
+    return ()
+
+
+def _far_params(rules: PlanningRules) -> tuple[object, ...]:
+    """``$5``–``$8`` of the parcels statement."""
+    return (rules.far_min, rules.height_threshold_m, rules.height_multiplier, rules.count_illegal)
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """A vector-tile layer: its statement, zoom range and the fields its features carry (TileJSON)."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    sql: str
+    minzoom: int
+    maxzoom: int
+    fields: dict[str, str]
+    extra_params: Callable[[PlanningRules], tuple[object, ...]] = field(default=_no_params)
+
+    def params(self, z: int, x: int, y: int, srid: int, rules: PlanningRules | None = None) -> tuple[object, ...]:
+        """Positional parameters of the statement for one tile."""
+        return (z, x, y, srid, *self.extra_params(rules or get_rules()))
+
+
+MAX_ZOOM = 20
+"""Deepest zoom any layer serves (about 0.04 m per tile unit at Cixi's latitude)."""
+
+TILE_LAYERS: dict[str, TileLayer] = {
+    layer.name: layer
+    for layer in (
+        TileLayer("towns", "镇街", "Towns", TOWNS_SQL, 0, 16,
+                  {"code": "区划代码 town code", "name": "名称 name"}),
+        TileLayer("blocks", "老旧工业区块", "Old industrial blocks", BLOCKS_SQL, 8, MAX_ZOOM,
+                  {"code": "区块编号 block code", "name": "区块名称 name", "town": "所属镇街代码 town code",
+                   "status": "实施状态 listed|surveyed|planned|in_progress|accepted",
+                   "mode": "改造路径 demolition|sorting|management (absent: not decided)"}),
+        TileLayer("parcels", "宗地", "Parcels", PARCELS_SQL, 13, MAX_ZOOM,
+                  {"code": "宗地编号 parcel code", "block": "区块编号 block code",
+                   "far": "容积率 plot ratio: counted floor area ÷ land area (planar, storage CRS), 0.01",
+                   "pass": "容积率 ≥ the floor (2.0, or the block's exemption) (true/false)"},
+                  _far_params),
+        TileLayer("buildings", "建筑物", "Buildings", BUILDINGS_SQL, 15, MAX_ZOOM,
+                  {"floors": "层数 storeys", "use": "用途 production|warehouse|office|dormitory|canteen|other",
+                   "illegal": "违法建筑 illegal building (true/false)"}),
+    )
+}

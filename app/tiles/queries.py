@@ -1,0 +1,167 @@
+"""The map's small JSON statements: block and parcel cards, search, filtered totals, the block index.
+
+Each is one statement with every value bound (``:code``, ``:q``, the FAR rule's ``:far_min``...). Areas are
+planar in the storage CRS; 亩 = m² × 15 / 10000 (DOMAIN.md §2); money in yuan, ``_wan`` in 万元.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.tiles.rules import counted_floor_area_sql, far_floor_sql
+
+_COUNTED = counted_floor_area_sql("g")
+_FLOOR = far_floor_sql("fe")
+
+# One row: what the block card shows. land_area_* and far are over the block's parcels (Σ counted floor
+# area ÷ Σ land area, never a mean of ratios); 亩均税收 = Σ parcel tax ÷ Σ land (亩) of the parcels that
+# report tax. far_min is the floor that applies (the block's exemption, else the rule; NULL: lifted).
+BLOCK_CARD = text(f"""
+WITH b AS (
+    SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.plan_year, b.geom,
+           tw.code AS town_code, tw.name AS town_name,
+           bs.label_zh AS status_zh, bs.label_en AS status_en, rm.label_zh AS mode_zh, rm.label_en AS mode_en,
+           {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
+    FROM blocks b
+    JOIN towns tw ON tw.id = b.town_id
+    JOIN block_statuses bs ON bs.code = b.status
+    LEFT JOIN renovation_modes rm ON rm.code = b.mode
+    LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    WHERE b.code = :code
+),
+p AS (
+    SELECT p.id, ST_Area(p.geom) AS land_m2, p.tax::float8 AS tax,
+           (SELECT COALESCE(sum({_COUNTED}), 0) FROM buildings g WHERE g.parcel_id = p.id) AS counted_m2
+    FROM parcels p JOIN b ON p.block_id = b.id
+),
+pa AS (
+    SELECT count(*) AS parcels, COALESCE(sum(land_m2), 0) AS land_m2, COALESCE(sum(counted_m2), 0) AS counted_m2,
+           sum(tax) AS tax, sum(land_m2) FILTER (WHERE tax IS NOT NULL) AS tax_land_m2,
+           count(*) FILTER (WHERE counted_m2 < (SELECT far_min FROM b) * land_m2) AS failing
+    FROM p
+),
+e AS (
+    SELECT count(*) AS enterprises, count(*) FILTER (WHERE e.above_scl) AS above_scale
+    FROM enterprises e JOIN p ON e.parcel_id = p.id
+)
+SELECT b.code, b.name, b.town_code, b.town_name, b.status, b.status_zh, b.status_en,
+       b.mode, b.mode_zh, b.mode_en, b.industry, b.plan_year, b.far_min, b.far_exemption_reason,
+       ST_Area(b.geom) * 15 / 10000 AS block_area_mu,
+       pa.parcels, pa.failing AS parcels_failing,
+       pa.land_m2 AS land_area_m2, pa.land_m2 * 15 / 10000 AS land_area_mu,
+       pa.counted_m2 AS far_floor_area_m2,
+       pa.counted_m2 / NULLIF(pa.land_m2, 0) AS far,
+       pa.tax, pa.tax / NULLIF(pa.tax_land_m2 * 15 / 10000, 0) AS tax_per_mu,
+       pa.tax / NULLIF(pa.tax_land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
+       e.enterprises, e.above_scale AS enterprises_above_scale,
+       ARRAY[ST_XMin(bb), ST_YMin(bb), ST_XMax(bb), ST_YMax(bb)] AS bbox
+FROM b, pa, e, LATERAL (SELECT ST_Transform(ST_Envelope(b.geom), 4326) AS bb) x
+""")  # noqa: S608 (only module constants are interpolated)
+
+# One row: what the parcel card shows, with the shortfall against the FAR floor that applies (m² of
+# counted floor area still needed: max(0, far_min × land − counted); 0 when the floor is lifted).
+PARCEL_CARD = text(f"""
+WITH p AS (
+    SELECT p.id, p.code, p.owner, p.land_use, to_char(p.term_end, 'YYYY-MM-DD') AS term_end, p.tax::float8 AS tax,
+           b.code AS block_code, b.name AS block_name, tw.name AS town_name,
+           ST_Area(p.geom) AS land_m2, p.geom, {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
+    FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns tw ON tw.id = b.town_id
+    LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    WHERE p.code = :code
+),
+g AS (
+    SELECT count(*) AS buildings, count(*) FILTER (WHERE g.illegal) AS illegal_buildings,
+           COALESCE(sum({_COUNTED}), 0) AS counted_m2
+    FROM buildings g JOIN p ON g.parcel_id = p.id
+),
+e AS (
+    SELECT count(*) AS enterprises, count(*) FILTER (WHERE e.above_scl) AS above_scale,
+           string_agg(e.name, '、' ORDER BY e.name) AS names
+    FROM enterprises e JOIN p ON e.parcel_id = p.id
+)
+SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.town_name,
+       p.far_min, p.far_exemption_reason,
+       p.land_m2 AS land_area_m2, p.land_m2 * 15 / 10000 AS land_area_mu,
+       g.counted_m2 AS far_floor_area_m2, g.counted_m2 / NULLIF(p.land_m2, 0) AS far,
+       COALESCE(g.counted_m2 >= p.far_min * p.land_m2, true) AS pass,
+       COALESCE(GREATEST(0, p.far_min * p.land_m2 - g.counted_m2), 0) AS shortfall_m2,
+       g.buildings, g.illegal_buildings,
+       p.tax, p.tax / NULLIF(p.land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
+       e.enterprises, e.above_scale AS enterprises_above_scale, e.names AS enterprise_names,
+       ARRAY[ST_XMin(bb), ST_YMin(bb), ST_XMax(bb), ST_YMax(bb)] AS bbox
+FROM p, g, e, LATERAL (SELECT ST_Transform(ST_Envelope(p.geom), 4326) AS bb) x
+""")  # noqa: S608 (only module constants are interpolated)
+
+# Blocks by code or name, parcels by code or owner; exact and prefix matches first. :pattern is the
+# user's text with LIKE's wildcards escaped, wrapped in %...%.
+SEARCH = text("""
+WITH hits AS (
+    (SELECT 'block' AS kind, b.code, b.name AS label, tw.name AS town_name, b.geom,
+            (b.code = :q) AS exact, (b.code ILIKE :prefix ESCAPE '\\' OR b.name ILIKE :prefix ESCAPE '\\') AS prefix
+     FROM blocks b JOIN towns tw ON tw.id = b.town_id
+     WHERE b.code ILIKE :pattern ESCAPE '\\' OR b.name ILIKE :pattern ESCAPE '\\'
+     ORDER BY (b.code = :q) DESC, b.code LIMIT :limit)
+    UNION ALL
+    (SELECT 'parcel', p.code, p.owner, tw.name, p.geom,
+            (p.code = :q), (p.code ILIKE :prefix ESCAPE '\\' OR p.owner ILIKE :prefix ESCAPE '\\')
+     FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns tw ON tw.id = b.town_id
+     WHERE p.code ILIKE :pattern ESCAPE '\\' OR p.owner ILIKE :pattern ESCAPE '\\'
+     ORDER BY (p.code = :q) DESC, p.code LIMIT :limit)
+)
+SELECT kind, code, label, town_name,
+       ARRAY[ST_XMin(bb), ST_YMin(bb), ST_XMax(bb), ST_YMax(bb)] AS bbox
+FROM hits, LATERAL (SELECT ST_Transform(ST_Envelope(hits.geom), 4326) AS bb) x
+ORDER BY exact DESC, prefix DESC, kind, code
+LIMIT :limit
+""")
+
+# Totals of what the filters select: blocks by town, status, mode (``none`` = not decided) and, when a
+# CRS84 bbox is given, those that touch it; parcels of those blocks (touching the bbox), then by compliance.
+TOTALS = text(f"""
+WITH view AS (
+    SELECT CASE WHEN CAST(:minx AS float8) IS NULL THEN NULL
+                ELSE ST_Transform(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326), CAST(:srid AS int)) END AS g
+),
+b AS (
+    SELECT b.id, ST_Area(b.geom) AS area_m2
+    FROM blocks b JOIN towns tw ON tw.id = b.town_id, view
+    WHERE (CAST(:town AS text) IS NULL OR tw.code = :town)
+      AND (CAST(:status AS text) IS NULL OR b.status = :status)
+      AND (CAST(:mode AS text) IS NULL OR b.mode = :mode OR (:mode = 'none' AND b.mode IS NULL))
+      AND (view.g IS NULL OR b.geom && view.g)
+),
+p AS (
+    SELECT ST_Area(p.geom) AS land_m2, p.tax::float8 AS tax, {_FLOOR} AS far_min,
+           (SELECT COALESCE(sum({_COUNTED}), 0) FROM buildings g WHERE g.parcel_id = p.id) AS counted_m2
+    FROM parcels p JOIN b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id, view
+    WHERE view.g IS NULL OR p.geom && view.g
+),
+pc AS (
+    SELECT * FROM (SELECT *, COALESCE(counted_m2 >= far_min * land_m2, true) AS pass FROM p) q
+    WHERE CAST(:compliance AS text) IS NULL OR (:compliance = 'pass') = pass
+)
+SELECT (SELECT count(*) FROM b) AS blocks,
+       (SELECT COALESCE(sum(area_m2), 0) * 15 / 10000 FROM b) AS block_area_mu,
+       count(*) AS parcels,
+       COALESCE(sum(land_m2), 0) * 15 / 10000 AS land_area_mu,
+       COALESCE(sum(counted_m2), 0) / NULLIF(sum(land_m2), 0) AS far,
+       count(*) FILTER (WHERE NOT pass) AS parcels_failing,
+       count(*) FILTER (WHERE NOT pass)::float8 / NULLIF(count(*), 0) AS share_failing,
+       COALESCE(sum(land_m2) FILTER (WHERE NOT pass), 0) * 15 / 10000 AS land_area_failing_mu,
+       COALESCE(sum(GREATEST(0, far_min * land_m2 - counted_m2)), 0) AS shortfall_m2,
+       sum(tax) / NULLIF(sum(land_m2) FILTER (WHERE tax IS NOT NULL) * 15 / 10000, 0) / 10000 AS tax_per_mu_wan
+FROM pc
+""")  # noqa: S608 (only module constants are interpolated)
+
+# Every block with what the map filters on (a few hundred rows at city scale).
+BLOCK_INDEX = text("""
+SELECT b.code, b.name, tw.code AS town, b.status, b.mode
+FROM blocks b JOIN towns tw ON tw.id = b.town_id
+ORDER BY b.code
+""")
+
+
+def like_pattern(q: str) -> tuple[str, str]:
+    """(``%q%``, ``q%``) with LIKE's wildcards and the escape character in ``q`` escaped."""
+    esc = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{esc}%", f"{esc}%"

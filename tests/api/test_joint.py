@@ -1,0 +1,256 @@
+"""Joint developments (联合开发) on hand-built parcels with known areas (storage CRS EPSG:4549, metres)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.api import create_app
+from app.db.engine import make_engine
+
+X0, Y0 = 620_000.0, 3_340_000.0
+
+
+def rect(x0: float, y0: float, x1: float, y1: float) -> str:
+    """EWKT of a rectangle given in metres relative to (X0, Y0)."""
+    a, b, c, d = X0 + x0, Y0 + y0, X0 + x1, Y0 + y1
+    return f"SRID=4549;MULTIPOLYGON((({a} {b},{c} {b},{c} {d},{a} {d},{a} {b})))"
+
+
+PARCELS = {
+    # three in a row, 100 m × 100 m each: 10 000 m² = 15 亩 each
+    "ROW-A": ("甲公司", "2045-01-01", rect(0, 0, 100, 100)),
+    "ROW-B": ("乙公司", "2050-01-01", rect(100, 0, 200, 100)),
+    "ROW-C": ("丙公司", "2060-01-01", rect(200, 0, 300, 100)),
+    # a 0.3 m digitizing gap
+    "GAP-A": ("甲公司", "2050-01-01", rect(0, 1000, 100, 1100)),
+    "GAP-B": ("乙公司", "2050-01-01", rect(100.3, 1000, 200.3, 1100)),
+    # a 2 m gap
+    "FAR-A": ("甲公司", "2050-01-01", rect(0, 1500, 100, 1600)),
+    "FAR-B": ("乙公司", "2050-01-01", rect(102, 1500, 202, 1600)),
+    # corner touch only
+    "CNR-A": ("甲公司", "2050-01-01", rect(0, 2000, 100, 2100)),
+    "CNR-B": ("乙公司", "2050-01-01", rect(100, 2100, 200, 2200)),
+    # four parcels around a foreign courtyard (100 m × 100 m, owned by 丁)
+    "RNG-S": ("甲公司", "2050-01-01", rect(0, 3000, 300, 3100)),
+    "RNG-N": ("乙公司", "2050-01-01", rect(0, 3200, 300, 3300)),
+    "RNG-W": ("甲公司", "2050-01-01", rect(0, 3100, 100, 3200)),
+    "RNG-E": ("乙公司", "2050-01-01", rect(200, 3100, 300, 3200)),
+    "RNG-YARD": ("丁公司", "2050-01-01", rect(100, 3100, 200, 3200)),
+    # two large parcels, 400 m × 200 m = 80 000 m² = 120 亩 each: 240 亩 together
+    "BIG-A": ("甲公司", "2050-01-01", rect(0, 4000, 400, 4200)),
+    "BIG-B": ("乙公司", "2050-01-01", rect(400, 4000, 800, 4200)),
+    # for the OGC API and export test
+    "OGC-A": ("甲公司", "2050-01-01", rect(0, 5000, 100, 5100)),
+    "OGC-B": ("乙公司", "2055-01-01", rect(100, 5000, 200, 5100)),
+}
+BUILDINGS = [
+    # ROW-A: 50 × 40 = 2000 m² footprint, 3 floors of 4.5 m: 6000 m² counted once
+    ("ROW-A-F1", "ROW-A", 3, 4.5, rect(10, 10, 60, 50)),
+    # ROW-B: 2000 m², 1 floor of 9 m (> 8 m): 2000 m² counted twice = 4000 m²
+    ("ROW-B-F1", "ROW-B", 1, 9.0, rect(110, 10, 160, 50)),
+]
+
+
+@pytest.fixture(scope="module")
+def jd_url(databases, base_settings):
+    url = databases.create()
+    engine = make_engine(base_settings, url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO towns (code, name, geom) VALUES ('330282113', '胜山镇', ST_GeomFromEWKT(:g))"),
+                     {"g": rect(-1000, -1000, 2000, 7000)})
+        conn.execute(text("INSERT INTO blocks (code, name, town_id, geom) "
+                          "SELECT 'QK113-001', '联合开发测试区块', id, ST_GeomFromEWKT(:g) FROM towns"),
+                     {"g": rect(-500, -500, 1500, 6000)})
+        for code, (owner, term, geom) in PARCELS.items():
+            conn.execute(text("INSERT INTO parcels (code, block_id, owner, term_end, geom) "
+                              "SELECT :c, id, :o, CAST(:t AS date), ST_GeomFromEWKT(:g) FROM blocks"),
+                         {"c": code, "o": owner, "t": term, "g": geom})
+        for code, parcel, floors, floor_h, geom in BUILDINGS:
+            conn.execute(text("INSERT INTO buildings (code, parcel_id, floors, floor_h, geom) "
+                              "SELECT :c, id, :f, :h, ST_GeomFromEWKT(:g) FROM parcels WHERE code = :p"),
+                         {"c": code, "p": parcel, "f": floors, "h": floor_h, "g": geom})
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def client(jd_url, base_settings):
+    with TestClient(create_app(base_settings.model_copy(update={"database_url": jd_url}))) as c:
+        yield c
+
+
+def body(parcels, members, **extra):
+    return {"parcels": parcels, "members": [{"owner": o, "share_pct": s} for o, s in members],
+            "valuation_date": "2025-01-01", **extra}
+
+
+ROW = body(["ROW-A", "ROW-B", "ROW-C"], [("甲公司", 40), ("乙公司", 35), ("丙公司", 25)],
+           p50_yuan_per_mu=136_000, planned_floor_area_m2=60_000, name="胜山联合园")
+
+
+def test_three_in_a_row(client):
+    resp = client.post("/api/joint-developments/preview", json=ROW)
+    assert resp.status_code == 200, resp.text
+    f = resp.json()
+    assert f["geometry"]["type"] == "MultiPolygon" and len(f["geometry"]["coordinates"]) == 1
+    assert f["land_area_m2"] == pytest.approx(30_000, abs=0.01)
+    assert f["outline_area_m2"] == pytest.approx(30_000, abs=0.01)
+    assert f["land_area_mu"] == pytest.approx(45)  # 30 000 × 15 / 10 000
+    # counted: 6000 (ROW-A) + 2000 × 2 (ROW-B, 9 m storey) = 10 000 m²; FAR 10 000 / 30 000
+    assert f["far_floor_area_m2"] == pytest.approx(10_000, abs=0.01)
+    assert f["far"] == pytest.approx(1 / 3)
+    assert f["floor_area_for_target_m2"] == pytest.approx(60_000)  # 2.0 × 30 000
+    assert f["floor_area_to_add_m2"] == pytest.approx(50_000)
+    assert f["planned_far"] == pytest.approx(2.0)
+    assert f["term_end"] == "2060-01-01"
+    tops = {t["code"]: t for t in f["top_ups"]}
+    assert set(tops) == {"ROW-A", "ROW-B"}
+    assert tops["ROW-A"]["years_made_up"] == pytest.approx(15)
+    assert tops["ROW-A"]["top_up_yuan"] == pytest.approx(391_945, abs=1)  # see test_joint_formulas
+    assert tops["ROW-B"]["top_up_yuan"] == pytest.approx(221_952, abs=1)
+    assert f["top_up_total_yuan"] == pytest.approx(391_945 + 221_952, abs=2)
+    split = {s["owner"]: s["floor_area_m2"] for s in f["split"]}
+    assert split == pytest.approx({"甲公司": 24_000, "乙公司": 21_000, "丙公司": 15_000})
+    assert f["one_case_one_discussion"] is False
+
+
+def test_save_read_and_list(client):
+    resp = client.post("/api/joint-developments", json=ROW)
+    assert resp.status_code == 201, resp.text
+    saved = resp.json()
+    again = client.get(f"/api/joint-developments/{saved['id']}")
+    assert again.status_code == 200
+    assert again.json()["name"] == "胜山联合园"
+    assert again.json()["land_area_m2"] == pytest.approx(30_000, abs=0.01)
+    listed = client.get("/api/joint-developments").json()
+    assert {"id": saved["id"], "parcels": ["ROW-A", "ROW-B", "ROW-C"]}.items() <= next(
+        j for j in listed if j["id"] == saved["id"]).items()
+    # a parcel belongs to one active project only
+    clash = client.post("/api/joint-developments", json=body(["ROW-C", "ROW-B"], [("丙公司", 50), ("乙公司", 50)]))
+    assert clash.status_code == 409
+    assert clash.json() == {"code": "Conflict", "field": "parcels",
+                            "detail": f"parcels: ROW-B already belongs to active joint development {saved['id']} "
+                                      "(胜山联合园)"}
+    assert client.get("/api/joint-developments/999999").status_code == 404
+
+
+def test_collection_in_ogc_api_and_exports(client, tmp_path):
+    saved = client.post("/api/joint-developments", json=body(
+        ["OGC-A", "OGC-B"], [("甲公司", 50), ("乙公司", 50)], name="环湾联合体")).json()
+    collections = client.get("/ogc/collections", headers={"Accept": "application/json"}).json()["collections"]
+    ids = [c["id"] for c in collections]
+    assert "joint_developments" in ids
+    items = client.get("/ogc/collections/joint_developments/items", params={"limit": 100}).json()
+    feature = next(f for f in items["features"] if f["properties"]["name"] == "环湾联合体")
+    assert feature["properties"]["parcels"] == "OGC-A,OGC-B"
+    assert feature["properties"]["area_mu"] == pytest.approx(30)  # 20 000 m² × 15 / 10 000
+    assert feature["properties"]["term_end"] == "2055-01-01"
+    assert feature["properties"]["town_code"] == "330282113"
+    resp = client.get("/api/export", params={"layer": "joint_developments", "format": "gpkg"})
+    assert resp.status_code == 200, resp.text
+    out = tmp_path / "jd.gpkg"
+    out.write_bytes(resp.content)
+    gdf = pyogrio.read_dataframe(out)
+    row = gdf[gdf["name"] == "环湾联合体"].iloc[0]
+    assert row["code"] == saved["id"]
+    assert row.geometry.area == pytest.approx(20_000, abs=0.01)  # storage CRS, m²
+
+
+def test_joint_developments_are_not_imported(client, tmp_path):
+    path = tmp_path / "jd.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[]}')
+    resp = client.post("/api/import", data={"layer": "joint_developments"},
+                       files={"file": ("jd.geojson", path.read_bytes(), "application/geo+json")})
+    assert resp.status_code == 400
+    assert resp.json()["detail"] == "joint_developments are made by the service, not imported"
+
+
+def test_narrow_gap_is_merged_without_sliver(client):
+    f = client.post("/api/joint-developments/preview",
+                    json=body(["GAP-A", "GAP-B"], [("甲公司", 50), ("乙公司", 50)])).json()
+    assert len(f["geometry"]["coordinates"]) == 1
+    assert f["holes"] == 0
+    assert f["land_area_m2"] == pytest.approx(20_000, abs=0.01)
+    assert f["outline_area_m2"] == pytest.approx(20_030, abs=0.01)  # the 0.3 m × 100 m sliver closed
+
+
+def test_wide_gap_is_rejected(client):
+    resp = client.post("/api/joint-developments/preview",
+                       json=body(["FAR-A", "FAR-B"], [("甲公司", 50), ("乙公司", 50)]))
+    assert resp.status_code == 422
+    assert resp.json() == {"code": "NotConnected", "field": "parcels",
+                           "detail": "parcels: FAR-B is cut off from FAR-A (no shared boundary within 0.5 m)"}
+
+
+def test_corner_touch_is_not_adjacency(client):
+    resp = client.post("/api/joint-developments/preview",
+                       json=body(["CNR-A", "CNR-B"], [("甲公司", 50), ("乙公司", 50)]))
+    assert resp.status_code == 422
+    assert resp.json()["detail"] == "parcels: CNR-B is cut off from CNR-A (no shared boundary within 0.5 m)"
+
+
+def test_foreign_courtyard_stays_a_hole(client):
+    f = client.post("/api/joint-developments/preview",
+                    json=body(["RNG-S", "RNG-N", "RNG-W", "RNG-E"], [("甲公司", 60), ("乙公司", 40)])).json()
+    assert len(f["geometry"]["coordinates"]) == 1
+    assert len(f["geometry"]["coordinates"][0]) == 2  # outer ring and one hole
+    assert f["holes"] == 1
+    assert f["outline_area_m2"] == pytest.approx(300 * 300 - 100 * 100, abs=0.01)
+
+
+def test_two_hundred_mu_line(client):
+    f = client.post("/api/joint-developments/preview",
+                    json=body(["BIG-A", "BIG-B"], [("甲公司", 50), ("乙公司", 50)])).json()
+    assert f["land_area_mu"] == pytest.approx(240)  # 160 000 m² × 15 / 10 000
+    assert f["one_case_one_discussion"] is True
+
+
+@pytest.mark.parametrize(("payload", "status", "detail"), [
+    (body(["ROW-A"], [("甲公司", 100)]), 400, "parcels: a joint development needs at least two different parcels"),
+    (body(["GAP-A", "NOPE"], [("甲公司", 100)]), 404, "parcels: no parcel with code NOPE"),
+    (body(["GAP-A", "GAP-B"], [("甲公司", 50), ("乙公司", 49.98)]), 400,
+     "members: shares sum to 99.9800%, not 100% (±0.01%)"),
+    (body(["GAP-A", "GAP-B"], [("甲公司", 40), ("乙公司", 40), ("戊公司", 20)]), 400,
+     "members: '戊公司' holds none of the parcels"),
+    (body(["GAP-A", "GAP-B"], [("甲公司", 100)]), 400, "parcels: the holder of GAP-B ('乙公司') is not a member"),
+])
+def test_errors(client, payload, status, detail):
+    resp = client.post("/api/joint-developments/preview", json=payload)
+    assert resp.status_code == status
+    assert resp.json()["detail"] == detail
+
+
+def test_shares_within_a_hundredth_of_a_percent_pass(client):
+    resp = client.post("/api/joint-developments/preview",
+                       json=body(["GAP-A", "GAP-B"], [("甲公司", 50), ("乙公司", 50.005)]))
+    assert resp.status_code == 200, resp.text
+
+
+def renewal(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "DATABASE_URL": url}, timeout=120)
+
+
+def test_cli_create_show_list(jd_url):
+    bad = renewal(jd_url, "joint", "create", "-p", "BIG-A", "-p", "BIG-B", "-m", "甲公司:50", "-m", "乙公司:40")
+    assert bad.returncode == 2
+    assert "members: shares sum to 90.0000%, not 100% (±0.01%)" in bad.stderr
+    made = renewal(jd_url, "joint", "create", "-p", "BIG-A", "-p", "BIG-B", "-m", "甲公司:50:100000",
+                   "-m", "乙公司:50:100000", "--name", "大项目", "--valuation-date", "2025-01-01")
+    assert made.returncode == 0, made.stderr
+    saved = json.loads(made.stdout)
+    assert saved["planned_floor_area_m2"] == 200_000  # the members' planned areas summed
+    assert saved["planned_far"] == pytest.approx(1.25)  # 200 000 / 160 000
+    shown = renewal(jd_url, "joint", "show", str(saved["id"]))
+    assert json.loads(shown.stdout)["name"] == "大项目"
+    listed = renewal(jd_url, "joint", "list")
+    assert "大项目" in listed.stdout and "240.00" in listed.stdout
+    assert renewal(jd_url, "joint", "show", "424242").returncode == 2

@@ -1,0 +1,77 @@
+"""``renewal check``: the API's results on the terminal; exit 0 with no failure, 1 with failures, 2 on errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.db.engine import make_engine
+from tests.planning import cases
+
+P = cases.P
+
+
+@pytest.fixture(scope="module")
+def env(databases, base_settings, tmp_path_factory):
+    url = databases.create()
+    engine = make_engine(base_settings, url)
+    cases.load(engine, tmp_path_factory.mktemp("cli"))
+    engine.dispose()
+    return {**os.environ, "DATABASE_URL": url, "COLUMNS": "200"}
+
+
+def check(env, *args):
+    return subprocess.run([sys.executable, "-m", "app.cli", "check", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_json_is_the_api_body_and_failures_exit_1(env):
+    run = check(env, "far_min", "--town", cases.TOWN, "--format", "json")
+    assert run.returncode == 1, run.stderr
+    (page,) = json.loads(run.stdout)
+    assert page["total"] == 5 and page["rule"]["id"] == "far_min"
+    assert [i["code"] for i in page["items"]] == [P["A4b"], P["A4a"], P["A2"], P["B1"], P["A3"]]
+    assert page["items"][0]["shortfall"] == 20_000.0
+
+
+def test_no_failure_exits_0(env):
+    run = check(env, "far_min", "--block", cases.BC, "--format", "json")  # C1 is exempt
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)[0]["total"] == 0
+
+
+def test_every_rule_as_csv(env):
+    run = check(env, "--town", cases.TOWN, "--format", "csv", "--limit", "0")
+    assert run.returncode == 1, run.stderr
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    per_rule = {r: sum(1 for row in rows if row["rule"] == r) for r in {row["rule"] for row in rows}}
+    # building coefficient: A2, A4a, A4b in QK113-001 and C1 (1 600 / 10 000 = 16 %) in QK113-003
+    assert per_rule == {"far_min": 5, "supporting_floor_max": 2, "supporting_land_max": 1,
+                        "building_coefficient_min": 4, "green_ratio_max": 2, "old_block": 1, "target_tax_per_mu": 1}
+    a2 = next(row for row in rows if row["rule"] == "far_min" and row["code"] == P["A2"])
+    assert float(a2["shortfall"]) == 12_000.0 and a2["rule_version"] == "rules-1"
+
+
+def test_table_by_default(env):
+    run = check(env, "far_min", "--limit", "2")
+    assert run.returncode == 1, run.stderr
+    assert "far_min: 容积率下限 plot-ratio floor (≥ 2); city: 5 failing, 2 shown" in run.stdout
+    assert P["A4b"] in run.stdout and "20,000.00" in run.stdout and P["A2"] not in run.stdout
+    assert "[plan]" in run.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("far",), "unknown rule 'far'; rules: far_min,"),
+    (("far_min", "--town", "330282999"), "no town with code '330282999'"),
+    (("far_min", "--format", "xml"), "unknown format 'xml'; formats: table, csv, json"),
+])
+def test_errors_exit_2(env, args, message):
+    run = check(env, *args)
+    assert run.returncode == 2
+    assert message in " ".join(run.stderr.split())

@@ -1,0 +1,144 @@
+"""SQL and Python twins agree on a seeded random city: figures, roll-ups, rule outcomes, order and counts."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Polygon, box
+
+from app.db.engine import make_engine
+from app.planning import metrics, sql
+from app.planning.config import PlanningRules
+from app.planning.figures import FIGURE_FIELDS, add, derive, parcel_sums
+from app.planning.rules import PARCEL_RULES, RULES, apply
+from tests.planning import cases
+
+CONFIGS = {
+    "defaults": PlanningRules(),
+    "custom": PlanningRules(height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True, far_min=1.2,
+                            supporting_floor_national_max=0.1, green_ratio_max=0.15),
+}
+TOWN = "330282110"
+USES = ("production", "warehouse", "office", "dormitory", "canteen", "other")
+
+
+def random_layers(seed: int = 20240611) -> dict[str, gpd.GeoDataFrame]:
+    """Three blocks of 3 × 4 parcels (some holed), 0–5 buildings each, some crossing with no parcel_code."""
+    rng = np.random.default_rng(seed)
+    x0, y0 = cases.X0 + 5000, cases.Y0
+    blocks, parcels, buildings = [], [], []
+    for bi in range(3):
+        bcode = f"QK110-{bi + 1:03d}"
+        bx = x0 + bi * 600
+        blocks.append({"code": bcode, "name": f"区块{bi + 1}", "town_code": TOWN,
+                       "status": ["accepted", "in_progress", "planned"][bi], "fire_haz": bool(rng.random() < 0.5),
+                       "illeg_bldg": bool(rng.random() < 0.5), "low_ind": bool(rng.random() < 0.5),
+                       "poor_env": False, "geometry": box(bx, y0, bx + 500, y0 + 500)})
+        for i in range(12):
+            px, py = bx + (i % 3) * 150, y0 + (i // 3) * 120
+            w, h = rng.uniform(60, 140), rng.uniform(50, 110)
+            geom: Polygon = box(px, py, px + w, py + h)
+            if rng.random() < 0.25:
+                geom = Polygon(geom.exterior.coords, [box(px + 10, py + 10, px + 25, py + 30).exterior.coords])
+            land = geom.area
+            code = f"3302821100{bi + 1:02d}GB{i + 1:05d}"
+            def money(p_none: float, high: float) -> float | None:  # numeric(…, 2) columns: cents
+                return None if rng.random() < p_none else round(float(rng.uniform(0, high)), 2)
+
+            parcels.append({"code": code, "block_code": bcode, "supp_m2": money(0.4, 0.25 * land),
+                            "green_m2": money(0.3, 0.35 * land), "tax": money(0.2, 2e6), "output": money(0.3, 5e7),
+                            "invest": money(0.3, 3e7), "geometry": geom})
+            for j in range(int(rng.integers(0, 6))):
+                crossing = j == 0 and rng.random() < 0.3
+                bw, bh = rng.uniform(5, 30), rng.uniform(5, 25)
+                sx = px + w - bw * 0.4 if crossing else px + rng.uniform(30, max(31, w - bw))
+                sy = py + rng.uniform(32, max(33, h - bh))
+                buildings.append({
+                    "code": f"{code}F{j + 1:04d}", "parcel_code": None if crossing else code,
+                    "floors": int(rng.integers(1, 9)),
+                    "floor_h": float(rng.choice([3.0, 4.5, 7.5, 7.99, 8.0, 8.01, 9.0, 12.0])),
+                    "floor_area": None if rng.random() < 0.6 else float(round(rng.uniform(100, 5000), 2)),
+                    "use": str(rng.choice(USES)), "illegal": bool(rng.random() < 0.15),
+                    "geometry": box(sx, sy, sx + bw, sy + bh)})
+    town = gpd.GeoDataFrame({"code": [TOWN], "name": ["匡堰镇"]},
+                            geometry=[box(x0 - 100, y0 - 100, x0 + 2000, y0 + 700)], crs=4549)
+    return {"towns": town, "blocks": gpd.GeoDataFrame(blocks, crs=4549),
+            "parcels": gpd.GeoDataFrame(parcels, crs=4549), "buildings": gpd.GeoDataFrame(buildings, crs=4549)}
+
+
+@pytest.fixture(scope="module")
+def city(databases, base_settings, tmp_path_factory):
+    data = random_layers()
+    eng = make_engine(base_settings, databases.create())
+    cases.load(eng, tmp_path_factory.mktemp("random"), data, exemptions=False)
+    cases.add_exemption(eng, "QK110-002", 0.8, "测试: lower floor")
+    cases.add_exemption(eng, "QK110-003", None, "测试: lifted")
+    yield eng, data
+    eng.dispose()
+
+
+def close(a, b):
+    return a is None and b is None or (a is not None and b is not None and a == pytest.approx(b, rel=1e-9, abs=1e-6))
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_parcel_and_block_figures_agree(city, config):
+    engine, data = city
+    rules = CONFIGS[config]
+    twins = {code: parcel_sums(inp, rules) for code, inp in cases.twin_inputs(data).items()}
+    with engine.connect() as conn:
+        figs = metrics.parcel_figures(conn, rules)
+        town = metrics.town_metrics(conn, TOWN, rules)
+    assert len(figs) == 36
+    crossing = data["buildings"]["parcel_code"].isna().sum()
+    assert crossing, "the random city should have buildings tied by largest footprint share"
+    for fig in figs:
+        twin = derive(twins[fig.parcel_code])
+        bad = [n for n in FIGURE_FIELDS if not close(getattr(fig, n), getattr(twin, n))]
+        assert not bad, (fig.parcel_code, bad)
+    for block in town.blocks:
+        twin = derive(add(twins[f.parcel_code] for f in figs if f.block_code == block.block_code))
+        bad = [n for n in FIGURE_FIELDS if not close(getattr(block, n), getattr(twin, n))]
+        assert not bad, (block.block_code, bad)
+    whole = derive(add(twins.values()))
+    assert not [n for n in FIGURE_FIELDS if not close(getattr(town, n), getattr(whole, n))]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("rule", PARCEL_RULES)
+def test_parcel_rule_sql_twin_agrees(city, config, rule):
+    engine, _ = city
+    rules = CONFIGS[config]
+    with engine.connect() as conn:
+        figs = metrics.parcel_figures(conn, rules)
+        rows = conn.execute(sql.COMPLIANCE[(rule, "city")], metrics.sql_params(rules, limit=10_000, offset=0)).all()
+        town = metrics.town_metrics(conn, TOWN, rules)
+    python = {f.parcel_code: apply(RULES[rule], f, rules) for f in figs}
+    failing = sorted((r for r in python.items() if r[1].outcome == "fail"),
+                     key=lambda cr: (-(cr[1].relative_gap or 0), -(cr[1].shortfall or 0), cr[0]))
+    sql_rows = [r._mapping for r in rows if r.parcel_code is not None]
+    assert rows[0].total == len(failing)
+    assert [r["parcel_code"] for r in sql_rows] == [code for code, _ in failing]
+    for r in sql_rows:
+        twin = python[r["parcel_code"]]
+        assert r["check_outcome"] == twin.outcome == "fail"
+        assert close(r["check_value"], twin.value) and close(r["check_threshold"], twin.threshold)
+        assert close(r["check_shortfall"], twin.shortfall) and close(r["check_gap"], twin.relative_gap)
+    for block in town.blocks:
+        want = sum(1 for f in figs if f.block_code == block.block_code and python[f.parcel_code].outcome == "fail")
+        assert block.parcel_rule_failures[rule] == want
+    assert sum(python[f.parcel_code].outcome == "fail" for f in figs) == town.parcel_rule_failures[rule]
+
+
+def test_compliance_items_match_parcel_metrics(city):
+    engine, _ = city
+    rules = CONFIGS["defaults"]
+    with engine.connect() as conn:
+        page = metrics.compliance(conn, rules, "far_min", limit=3)
+        for item in page.items:
+            single = metrics.parcel_metrics(conn, item.code, rules)
+            far = next(r for r in single.rules if r.rule == "far_min")
+            assert (far.value, far.shortfall, far.buildings_used, far.doubled_for_height, far.illegal_left_out) == (
+                item.value, item.shortfall, item.buildings_used, item.doubled_for_height, item.illegal_left_out)
+

@@ -1,0 +1,132 @@
+"""Browser-test fixtures: the 0.02 sample in a throwaway database, the app on a free port, Debian's Chromium.
+
+Playwright drives /usr/bin/chromium (never a downloaded browser). Each page records its console messages,
+page errors, requests and tile responses, so tests can assert on them.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from sqlalchemy import Engine
+
+from app.api import create_app
+from app.db.engine import make_engine
+from app.io import sample_load
+from app.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app served by uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def web_settings(databases, base_settings) -> Settings:
+    """Settings on a throwaway database holding the 0.02 sample (seed 42)."""
+    url = databases.create()
+    eng = make_engine(base_settings, url)
+    try:
+        sample_load.load(eng, scale=0.02, seed=42)
+    finally:
+        eng.dispose()
+    return base_settings.model_copy(update={"database_url": url})
+
+
+@pytest.fixture(scope="session")
+def web_db(web_settings) -> Iterator[Engine]:
+    eng = make_engine(web_settings)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(web_settings) -> Iterator[LiveServer]:
+    with LiveServer(web_settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@dataclass
+class Recorder:
+    """What a page did: console messages, uncaught errors, requests and tile responses."""
+
+    console: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    tiles: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("response", self._response)
+
+    def _response(self, resp: Any) -> None:
+        if "/tiles/" in resp.url and resp.url.endswith(".mvt"):
+            size = len(resp.body()) if resp.status == 200 else 0
+            self.tiles.append((resp.url, resp.status, size))
+
+
+def open_map(browser: Browser, url: str, width: int = 1366, height: int = 800,
+             lang: str | None = None) -> tuple[Page, Recorder]:
+    """A fresh page on the map, waited until its first paint; with what it records."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    rec = Recorder()
+    rec.attach(page)
+    if lang:
+        page.add_init_script(f"localStorage.setItem('renewal.lang', '{lang}')")
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    return page, rec
