@@ -4,4 +4,4 @@ WORKDIR /srv/renewal
 COPY . .
 RUN pip install --no-cache-dir -e .
 EXPOSE 8000
-CMD ["sh", "-c", "renewal db migrate && renewal sample --if-empty --scale ${RENEWAL_SAMPLE_SCALE:-0.02} && renewal serve --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "renewal db migrate && renewal sample --if-empty && renewal serve --host 0.0.0.0 --port 8000"]

@@ -6,12 +6,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SCALE ?= 0.02
+SCALE ?=
 
 .PHONY: run test lint bench stop db sample clean-venv
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# a venv without pip (e.g. made before python3-venv was installed) is made again
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null \
+	  || { ./scripts/apt-install.sh python3-venv && $(PYTHON) -m venv $(VENV); }; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
@@ -22,14 +24,15 @@ db: $(STAMP)
 	$(BIN)/renewal db migrate
 
 run: db
-	$(BIN)/renewal sample --if-empty --scale $(SCALE)
+	$(BIN)/renewal sample --if-empty $(if $(SCALE),--scale $(SCALE))
 	$(BIN)/renewal serve
 
 test: $(STAMP)
 	@# browser tests drive Debian's chromium (never a downloaded browser); a CJK font makes screenshots legible
-	@if [ "$$(id -u)" = 0 ]; then command -v chromium >/dev/null || apt-get install -y -q chromium \
-	  || (apt-get update -q && apt-get install -y -q chromium); \
-	  fc-list :lang=zh 2>/dev/null | grep -q . || apt-get install -y -q fonts-wqy-microhei || true; fi
+	@command -v chromium >/dev/null || ./scripts/apt-install.sh chromium
+	@fc-list :lang=zh 2>/dev/null | grep -q . || ./scripts/apt-install.sh fonts-wqy-microhei || true
+	@# the programme's report tests turn PDFs into text and images (pdftotext, pdftoppm)
+	@command -v pdftotext >/dev/null || ./scripts/apt-install.sh poppler-utils
 	$(BIN)/renewal db up
 	./scripts/pytest.sh $(PYTEST_ARGS)
 

@@ -79,12 +79,17 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
 
 @cli.command()
 def sample(
-    scale: Annotated[float, typer.Option(help="1 = city size: ~400 blocks, ~50,000 parcels.")] = 0.02,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    scale: Annotated[float | None, typer.Option(
+        help="1 = city size: ~400 blocks, ~50,000 parcels (default RENEWAL_SAMPLE_SCALE, 0.02).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; the same seed gives the same data (default RENEWAL_SAMPLE_SEED, 42).")] = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Load only into an empty database.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Delete existing data first.")] = False,
 ) -> None:
     """Generate the synthetic Cixi sample and load it (towns, blocks, parcels, buildings, enterprises)."""
+    from sqlalchemy import Connection
+
+    from app import audit
     from app.db.engine import make_engine
     from app.io import sample_load
 
@@ -102,7 +107,15 @@ def sample(
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            counts = sample_load.load(engine, scale=scale, seed=seed, replace=replace, progress=report)
+            def audited(conn: Connection, loaded: dict[str, int]) -> None:
+                audit.record(conn, actor=audit.cli_actor(), action="replace" if replace else "load",
+                             entity="sample", entity_key=f"scale={used_scale} seed={used_seed}",
+                             before=None, after={"rows": loaded})
+
+            used_scale = settings.sample_scale if scale is None else scale
+            used_seed = settings.sample_seed if seed is None else seed
+            counts = sample_load.load(engine, scale=used_scale, seed=used_seed, replace=replace, progress=report,
+                                      on_loaded=audited)
         console.print("sample loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     except RenewalError as err:
         _fail(err)
@@ -127,6 +140,8 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="Write the full report (JSON) to this file.")] = None,
 ) -> None:
     """Import a layer in one transaction: all features or, on any error, none; report per feature."""
+    from app.audit import cli_actor
+    from app.auth.imports import ImportGuard
     from app.db.engine import make_engine
     from app.io import importer
 
@@ -135,7 +150,7 @@ def import_(
     try:
         with console.status(f"importing {file.name} into {layer}..."):
             result = importer.import_file(engine, file, layer, crs=crs, encoding=encoding, mode=mode,
-                                          dry_run=dry_run, strict=strict)
+                                          dry_run=dry_run, strict=strict, hooks=ImportGuard(cli_actor(), None))
     except (importer.ImportRejected, importer.ImportConflict) as err:
         result = err.report
         _print_issues(result)
@@ -278,6 +293,7 @@ def joint_create(
     """Check, merge and save a joint development (or only preview it); prints its figures as JSON."""
     import datetime as dt
 
+    from app import audit
     from app.db.engine import make_engine
     from app.planning import joint_sql
     from app.planning.config import get_rules
@@ -286,7 +302,7 @@ def joint_create(
     try:
         proposal = joint_sql.Proposal(
             parcels=parcel, members=[joint_sql.Member(*_member(m)) for m in member], name=name,
-            p50_yuan_per_mu=p50, rate=rate if rate is not None else settings.land_rate,
+            p50_yuan_per_mu=p50, rate=rate if rate is not None else settings.land_rate, rate_given=rate is not None,
             tolerance_m=tolerance if tolerance is not None else settings.joint_tolerance_m,
             valuation_date=dt.date.fromisoformat(valuation_date) if valuation_date else dt.date.today(),
             planned_floor_area_m2=planned)
@@ -299,6 +315,9 @@ def joint_create(
                 result = joint_sql.with_geojson(conn, joint_sql.evaluate(conn, proposal, get_rules()))
             else:
                 result = joint_sql.get(conn, joint_sql.create(conn, proposal, get_rules()))
+                audit.record(conn, actor=audit.cli_actor(), action="create", entity="joint_development",
+                             entity_key=result["id"], before=None,
+                             after={k: v for k, v in result.items() if k != "geometry"})
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     except RenewalError as err:
         _fail(err)
@@ -365,6 +384,392 @@ def report_map(
         _fail(err)
     finally:
         engine.dispose()
+
+
+def _write_report(page: str, out: Path) -> None:
+    """Write a report as HTML, or as PDF (printed by Chromium) when ``out`` ends in .pdf."""
+    from app.programme import reports
+
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(reports.pdf(page, get_settings()))
+    else:
+        out.write_text(page, encoding="utf-8")
+
+
+def _as_of(value: str | None) -> object:
+    """A YYYY-MM-DD option as a date (None: today)."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected YYYY-MM-DD", param_hint="--as-of") from None
+
+
+_AS_OF = "Date the figures are for, YYYY-MM-DD (default today)."
+
+
+@report_cli.command("progress")
+def report_progress(
+    as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
+    format: Annotated[str, typer.Option(help="table or json (stdout).")] = "table",
+    out: Annotated[Path | None, typer.Option(help="Write the citywide report instead: .html or .pdf.")] = None,
+) -> None:
+    """Progress against the 2026 targets, citywide and per town (or the citywide report with --out)."""
+    import dataclasses
+
+    from app.db.engine import make_engine
+    from app.planning.config import get_rules
+    from app.programme import progress, reports
+    from app.programme.config import get_programme_rules
+
+    day = _as_of(as_of)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
+    try:
+        with engine.connect() as conn:
+            if out is not None:
+                _write_report(reports.city_html(conn, get_rules(), get_programme_rules(), day), out)  # type: ignore[arg-type]
+                console.print(f"wrote {out}")
+                return
+            found = progress.progress(conn, get_rules(), get_programme_rules(), day)  # type: ignore[arg-type]
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+    if format == "json":
+        print(json.dumps(dataclasses.asdict(found), ensure_ascii=False, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table("镇街 town", "区块 blocks", "已改造 亩", "实施中 亩", "新增规上", "亩均税收 万元/亩", "逾期 overdue",
+                  title=f"改造提升进度 progress on {found.as_of} ({found.programme_version}, {found.rule_version})",
+                  title_justify="left")
+    def fmt(v: float | None, d: int = 1) -> str:
+        return "—" if v is None else f"{v:,.{d}f}"
+    for t in [*found.towns, None]:
+        s = found.city if t is None else t
+        if t is not None and not t.blocks:
+            continue
+        table.add_row("全市 city" if t is None else f"{t.town_name} {t.town_code}", str(s.blocks),
+                      fmt(s.renovated_area_mu), fmt(s.in_progress_area_mu), str(s.new_above_scale_firms),
+                      fmt(s.renovated_tax_per_mu_wan, 2), str(s.overdue_blocks))
+    Console(soft_wrap=True).print(table)
+    for target in found.city.targets:
+        share = "—" if target.share is None else f"{target.share:.1%}"
+        print(f"{target.title}: {fmt(target.value, 2)} / {target.target:g} {target.unit} ({share})")
+
+
+@report_cli.command("town")
+def report_town(
+    town: Annotated[str, typer.Option(help="Town code (区划代码), e.g. 330282107.")],
+    out: Annotated[Path, typer.Option(help="File to write: .html (self-contained) or .pdf (Chromium).")],
+    as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
+) -> None:
+    """A town's progress report: targets, map, blocks, failing-FAR list, overdue blocks, 十化 summary."""
+    from app.db.engine import make_engine
+    from app.planning.config import get_rules
+    from app.programme import reports
+    from app.programme.config import get_programme_rules
+
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
+    try:
+        with engine.connect() as conn:
+            page = reports.town_html(conn, town, get_rules(), get_programme_rules(), _as_of(as_of))  # type: ignore[arg-type]
+        _write_report(page, out)
+        console.print(f"wrote {out}")
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+@report_cli.command("dossier")
+def report_dossier(
+    block: Annotated[str, typer.Option(help="Block code (区块编号), e.g. QK107-001.")],
+    out: Annotated[Path, typer.Option(help="File to write: .html or .pdf (one A4 page).")],
+    as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
+) -> None:
+    """A block's dossier (地块档案): map, parcels, owners, figures, classes, history, 十化, incentives."""
+    from app.db.engine import make_engine
+    from app.planning.config import get_rules
+    from app.programme import reports
+    from app.programme.config import get_programme_rules
+
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
+    try:
+        with engine.connect() as conn:
+            page = reports.dossier_html(conn, block, get_rules(), get_programme_rules(), _as_of(as_of))  # type: ignore[arg-type]
+        _write_report(page, out)
+        console.print(f"wrote {out}")
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+block_cli = typer.Typer(help="Blocks in the programme: status changes (one step at a time), history, deadlines.",
+                        no_args_is_help=True)
+cli.add_typer(block_cli, name="block")
+_ACTOR = "Who makes the change (default cli:<os user>)."
+
+
+def _block_write(code: str, version: int | None, **kwargs: object) -> None:
+    """Apply a lifecycle change in one transaction (audited) and print the block as JSON."""
+    import dataclasses
+
+    from app import audit
+    from app.db.engine import make_engine
+    from app.programme import lifecycle
+
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            lifecycle.lock_block(conn, code, version)
+            before = lifecycle.get_block(conn, code)
+            record = lifecycle.apply_change(conn, code, expected_version=version, **kwargs)  # type: ignore[arg-type]
+            audit.record(conn, actor=str(kwargs["actor"]), action="reopen" if kwargs.get("reopen") else "update",
+                         entity="block", entity_key=code, before=dataclasses.asdict(before),
+                         after=dataclasses.asdict(record))
+        print(json.dumps(dataclasses.asdict(record), ensure_ascii=False, indent=2, default=str))
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+def _actor(actor: str | None) -> str:
+    """The actor given, else ``cli:<os user>``."""
+    from app.audit import cli_actor
+
+    return actor or cli_actor()
+
+
+@block_cli.command("show")
+def block_show(code: Annotated[str, typer.Argument(help="Block code (区块编号).")]) -> None:
+    """Print a block's programme attributes and its history as JSON."""
+    import dataclasses
+
+    from app.db.engine import make_engine
+    from app.programme import lifecycle
+
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            body = {"block": dataclasses.asdict(lifecycle.get_block(conn, code)),
+                    "history": [dataclasses.asdict(h) for h in lifecycle.history(conn, code)]}
+        print(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+@block_cli.command("status")
+def block_status(
+    code: Annotated[str, typer.Argument(help="Block code (区块编号).")],
+    status: Annotated[str, typer.Argument(help="listed, surveyed, planned, in_progress or accepted (one step).")],
+    actor: Annotated[str | None, typer.Option(help=_ACTOR)] = None,
+    remark: Annotated[str | None, typer.Option(help="备注 (required to go one step back).")] = None,
+    date: Annotated[str | None, typer.Option(help="Effective date YYYY-MM-DD (default today).")] = None,
+    mode: Annotated[str | None, typer.Option(help="改造路径 (with planned): demolition, sorting, management.")] = None,
+    industry: Annotated[str | None, typer.Option(help="产业定位 (with planned).")] = None,
+    version: Annotated[int | None, typer.Option(help="Expected block version (refused when it moved).")] = None,
+) -> None:
+    """Move a block one step (listed → surveyed → planned → in_progress → accepted), recorded in its history."""
+    attrs = {k: v for k, v in (("mode", mode), ("industry", industry)) if v is not None}
+    _block_write(code, version, status=status, actor=_actor(actor), remark=remark, changed_on=_as_of(date), **attrs)
+
+
+@block_cli.command("set")
+def block_set(
+    code: Annotated[str, typer.Argument(help="Block code (区块编号).")],
+    actor: Annotated[str | None, typer.Option(help=_ACTOR)] = None,
+    remark: Annotated[str | None, typer.Option(help="备注.")] = None,
+    mode: Annotated[str | None, typer.Option(help="改造路径: demolition, sorting, management.")] = None,
+    industry: Annotated[str | None, typer.Option(help="产业定位.")] = None,
+    plan_year: Annotated[int | None, typer.Option(help="改造计划年度.")] = None,
+    works_completed: Annotated[str | None, typer.Option(help="Works finished on YYYY-MM-DD.")] = None,
+    version: Annotated[int | None, typer.Option(help="Expected block version (refused when it moved).")] = None,
+) -> None:
+    """Change a block's mode, industry, plan year or works date (recorded in its history)."""
+    attrs = {k: v for k, v in (("mode", mode), ("industry", industry), ("plan_year", plan_year),
+                               ("works_completed_on", _as_of(works_completed))) if v is not None}
+    _block_write(code, version, actor=_actor(actor), remark=remark, **attrs)
+
+
+@block_cli.command("reopen")
+def block_reopen(
+    code: Annotated[str, typer.Argument(help="Block code (区块编号).")],
+    remark: Annotated[str, typer.Option(help="Why it is reopened (required).")],
+    actor: Annotated[str | None, typer.Option(help=_ACTOR)] = None,
+    version: Annotated[int | None, typer.Option(help="Expected block version (refused when it moved).")] = None,
+) -> None:
+    """Reopen an accepted block (back to in_progress): an administrator's act, open to whoever runs the CLI."""
+    _block_write(code, version, actor=_actor(actor), remark=remark, reopen=True, is_admin=True)
+
+
+@block_cli.command("overdue")
+def block_overdue(
+    town: Annotated[str | None, typer.Option(help="Only this town (区划代码).")] = None,
+    as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
+) -> None:
+    """List blocks that missed a programme deadline, per town. Exit 1 when any did."""
+    import datetime as dt
+
+    from app.db.engine import make_engine
+    from app.planning.config import get_rules
+    from app.programme import lifecycle
+    from app.programme.config import get_programme_rules
+
+    day = _as_of(as_of) or dt.date.today()
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            towns = lifecycle.overdue(conn, get_programme_rules(), day, town,  # type: ignore[arg-type]
+                                      tuple(get_rules().target_statuses))
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+    for t in towns:
+        print(f"{t.town_name} {t.town_code}: {len(t.blocks)} overdue")
+        for b in t.blocks:
+            steps = "; ".join(f"{s.title} due {s.due} ({s.days_overdue} days)" for s in b.steps)
+            print(f"  {b.code} {b.name} [{b.status_at}] {steps}")
+    if towns:
+        raise typer.Exit(code=1)
+
+
+@block_cli.command("seed-sample")
+def block_seed_sample() -> None:
+    """Give the sample's blocks a synthetic, deterministic history and its firms baseline years (示例数据)."""
+    from app.db.engine import make_engine
+    from app.programme import sample as programme_sample
+
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
+    try:
+        with engine.begin() as conn:
+            counts = programme_sample.seed(conn)
+        console.print("seeded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    finally:
+        engine.dispose()
+
+
+user_cli = typer.Typer(help="Accounts: add, disable, enable, set-role, passwd, list. Every change is audited "
+                       "as cli:<os user>.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+_ROLE_HELP = "viewer, town_editor (with --town), reviewer or admin."
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A password from the first line of standard input, or asked twice at the terminal (not echoed)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _change_user(username: str, *, role: str | None = None, town: str | None = None, disabled: bool | None = None,
+                 password: str | None = None) -> None:
+    """Apply a change to an account (audited as cli:<os user>) and say what it is now."""
+    from app.audit import cli_actor
+    from app.auth import users
+    from app.db.engine import make_engine
+
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            user = users.update(conn, actor=cli_actor(), username=username, if_match=None, role=role,
+                                town_code=town if town is not None else users.KEEP, disabled=disabled,
+                                password=password)
+        town = f" of town {user.town_code}" if user.town_code else ""
+        console.print(f"{user.username}: {user.role}{town}{', disabled' if user.disabled else ''} (v{user.version})")
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+@user_cli.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name (lower-case letters, digits, _ . @ -).")],
+    role: Annotated[str, typer.Option(help=_ROLE_HELP)],
+    town: Annotated[str | None, typer.Option(help="区划代码 of the town a town editor edits.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first "
+                                                                           "line of standard input.")] = False,
+) -> None:
+    """Add an account; the password is asked twice (or read with --password-stdin) and hashed with argon2id."""
+    from app.audit import cli_actor
+    from app.auth import users
+    from app.db.engine import make_engine
+
+    password = _new_password(password_stdin)
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            user = users.create(conn, actor=cli_actor(), username=username, password=password, role=role,
+                                town_code=town)
+        console.print(f"added {user.username}: {user.role}" + (f" of town {user.town_code}" if user.town_code else ""))
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
+
+
+@user_cli.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable an account: it can no longer log in, and its tokens no longer write."""
+    _change_user(username, disabled=True)
+
+
+@user_cli.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Enable a disabled account again."""
+    _change_user(username, disabled=False)
+
+
+@user_cli.command("set-role")
+def user_set_role(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Argument(help=_ROLE_HELP)],
+    town: Annotated[str | None, typer.Option(help="区划代码 (for town_editor).")] = None,
+) -> None:
+    """Change an account's role (and town, for a town editor)."""
+    _change_user(username, role=role, town=town)
+
+
+@user_cli.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first "
+                                                                           "line of standard input.")] = False,
+) -> None:
+    """Set a new password for an account."""
+    _change_user(username, password=_new_password(password_stdin))
+
+
+@user_cli.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout instead of a table.")] = False
+              ) -> None:
+    """List the accounts: name, role, town, state, version."""
+    from rich.table import Table
+
+    from app.auth import users
+    from app.db.engine import make_engine
+
+    engine = make_engine(get_settings(), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            rows = users.list_all(conn)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps([u.public() for u in rows], ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table("user", "role", "town", "state", "version")
+    for u in rows:
+        table.add_row(u.username, u.role, u.town_code or "", "disabled" if u.disabled else "active", str(u.version))
+    Console(soft_wrap=True).print(table)
 
 
 def main() -> None:

@@ -37,6 +37,12 @@ class Conflict(RenewalError):
     status, code = 409, "Conflict"
 
 
+class NotConnected(RenewalError):
+    """Parcels to merge do not form one connected piece (joint development)."""
+
+    status, code = 422, "NotConnected"
+
+
 class InvalidFile(RenewalError):
     """An uploaded or imported file cannot be read or does not fit the layer."""
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -118,7 +119,10 @@ class Block(Base):
     """An old industrial block (老旧工业区块) in the programme."""
 
     __tablename__ = "blocks"
-    __table_args__ = (valid_geometry_check("blocks"),)
+    __table_args__ = (
+        valid_geometry_check("blocks"),
+        CheckConstraint("plan_year IS NULL OR plan_year BETWEEN 2000 AND 2100", name="blocks_plan_year_range"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True, comment="区块编号")
     name: Mapped[str] = mapped_column(Text)
@@ -132,6 +136,10 @@ class Block(Base):
     low_industry: Mapped[bool] = mapped_column(Boolean, default=False, comment="产业层次低")
     poor_environment: Mapped[bool] = mapped_column(Boolean, default=False, comment="环境脏乱差")
     geom = mapped_column(geometry_column(), nullable=False)
+    # issue 7 (migration 0005): row version bumped by a trigger on every update (the ETag), works finished on
+    version: Mapped[int] = mapped_column(Integer, server_default="1",
+                                         comment="row version (ETag), bumped on every update")
+    works_completed_on: Mapped[dt.date | None] = mapped_column(Date, comment="施工完成日期")
 
 
 class Parcel(Base):
@@ -198,7 +206,6 @@ class Enterprise(Base):
     class_year: Mapped[int | None] = mapped_column(SmallInteger)
 
 
-SPATIAL_TABLES = ("towns", "blocks", "parcels", "buildings")
 
 
 class FarExemption(Base):
@@ -215,6 +222,8 @@ class FarExemption(Base):
     reason: Mapped[str] = mapped_column(Text, comment="豁免理由")
     document: Mapped[str | None] = mapped_column(Text, comment="批复文件 (approval reference)")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # issue 8 (migration 0006): row version (ETag of /api/blocks/{code}/far-exemption), bumped on every update
+    version: Mapped[int] = mapped_column(Integer, server_default="1", comment="row version (ETag)")
 
 
 class JointDevelopment(Base):
@@ -265,3 +274,157 @@ class JointDevelopmentMember(Base):
     owner: Mapped[str] = mapped_column(Text, comment="成员（土地权属人）")
     share_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4), comment="产权分配比例 %")
     planned_floor_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="成员规划建筑面积 m²")
+
+
+# ---------------------------------------------------------------- the programme (issue 7, migration 0005)
+class BlockStatusHistory(Base):
+    """A status or attribute change of a block (实施步骤), with its date, who and a remark."""
+
+    __tablename__ = "block_status_history"
+    __table_args__ = (
+        CheckConstraint("event IN ('advance', 'correct', 'reopen', 'update')", name="block_history_event"),
+        CheckConstraint("length(btrim(actor)) > 0", name="block_history_actor_given"),
+        Index("ix_block_status_history_block", "block_id", "changed_on", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16), comment="advance, correct, reopen or update")
+    from_status: Mapped[str | None] = mapped_column(ForeignKey("block_statuses.code"))
+    to_status: Mapped[str] = mapped_column(ForeignKey("block_statuses.code"))
+    changed_on: Mapped[dt.date] = mapped_column(Date, comment="变更日期 (effective date)")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text, comment="经办人")
+    remark: Mapped[str | None] = mapped_column(Text, comment="备注")
+    changes: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"),
+                                                       comment="attributes changed: {name: [old, new]}")
+    block_version: Mapped[int] = mapped_column(Integer, comment="blocks.version after the change")
+
+
+class EnterpriseBaseline(Base):
+    """The year a firm first counted as above-scale (规上), by credit code: "new" firms for the 2026 target."""
+
+    __tablename__ = "enterprise_baselines"
+    __table_args__ = (
+        CheckConstraint("above_scl_since IS NULL OR above_scl_since BETWEEN 1949 AND 2100",
+                        name="enterprise_baselines_year_range"),
+    )
+    credit_code: Mapped[str] = mapped_column(String(18), primary_key=True, comment="统一社会信用代码")
+    above_scl_since: Mapped[int | None] = mapped_column(SmallInteger,
+                                                        comment="year the firm first counted as above-scale (规上)")
+    source: Mapped[str] = mapped_column(Text, comment="where the year comes from")
+
+
+class BlockChecklistItem(Base):
+    """One 十化 / 三场景 item of a block's checklist: met, partly or not met, with evidence."""
+
+    __tablename__ = "block_checklists"
+    __table_args__ = (CheckConstraint("status IN ('met', 'partly', 'not_met')", name="block_checklists_status"),)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(40), primary_key=True, comment="十化 / 三场景 item code")
+    status: Mapped[str] = mapped_column(String(8), comment="met, partly or not_met")
+    evidence: Mapped[str | None] = mapped_column(Text, comment="佐证材料")
+    actor: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BlockPlan(Base):
+    """A block's plan: mode, industry, planned floor area (before/after) and incentive inputs, figures as saved."""
+
+    __tablename__ = "block_plans"
+    __table_args__ = (
+        CheckConstraint("planned_floor_area_m2 IS NULL OR planned_floor_area_m2 >= 0",
+                        name="block_plans_floor_nonneg"),
+        CheckConstraint("planned_footprint_m2 IS NULL OR planned_footprint_m2 >= 0",
+                        name="block_plans_footprint_nonneg"),
+        CheckConstraint("relocated_floor_area_m2 IS NULL OR relocated_floor_area_m2 >= 0",
+                        name="block_plans_relocated_nonneg"),
+        CheckConstraint("difficulty_band IS NULL OR difficulty_band >= 1", name="block_plans_band_positive"),
+        Index("ix_block_plans_block", "block_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    remark: Mapped[str | None] = mapped_column(Text)
+    mode: Mapped[str | None] = mapped_column(ForeignKey("renovation_modes.code"))
+    industry: Mapped[str | None] = mapped_column(Text, comment="产业定位")
+    plan_year: Mapped[int | None] = mapped_column(SmallInteger)
+    planned_floor_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2),
+                                                                  comment="规划计容建筑面积 m² (whole block)")
+    planned_footprint_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2),
+                                                                 comment="规划基底面积 m² (whole block)")
+    parcel_floor_areas: Mapped[dict[str, object]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb"), comment="{parcel code: planned counted floor area m²}")
+    tax_assumption_wan_per_mu: Mapped[Decimal | None] = mapped_column(
+        Numeric(8, 2), comment="assumed 亩均税收 after renovation 万元/亩")
+    difficulty_band: Mapped[int | None] = mapped_column(SmallInteger, comment="难度档 for the town reward")
+    relocated_floor_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2),
+                                                                    comment="floor area moved into parks m²")
+    figures: Mapped[dict[str, object]] = mapped_column(JSONB, comment="before/after as computed when saved")
+    rules_version: Mapped[str] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- trust (issue 8, migration 0006)
+USER_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("viewer", "浏览", "Viewer: browses the map, figures and reports"),
+    ("town_editor", "镇街编辑", "Town editor: edits the blocks, parcels and reports of its own town"),
+    ("reviewer", "审核", "Reviewer (bureau): compliance decisions, FAR exemptions, joint developments"),
+    ("admin", "管理员", "Admin: accounts, reopening accepted blocks, imports that replace data"),
+)
+
+
+class User(Base):
+    """An account: its argon2id password hash, one role and, for a town editor, the town it edits.
+
+    ``town_code`` has no foreign key on purpose: ``renewal sample --replace`` truncates the towns with
+    CASCADE, which would empty this table too; the code is checked against ``towns`` when it is set.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'town_editor', 'reviewer', 'admin')", name="users_role"),
+        CheckConstraint("(role = 'town_editor') = (town_code IS NOT NULL)", name="users_town_iff_editor"),
+        CheckConstraint("username ~ '^[a-z0-9][a-z0-9_.@-]{0,63}$'", name="users_username_form"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, comment="login name (lower case)")
+    password_hash: Mapped[str] = mapped_column(Text, comment="argon2id hash (PHC string)")
+    role: Mapped[str] = mapped_column(String(16), comment="viewer, town_editor, reviewer or admin")
+    town_code: Mapped[str | None] = mapped_column(String(12), comment="区划代码 of the town a town editor edits")
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    version: Mapped[int] = mapped_column(Integer, server_default="1", comment="row version (ETag)")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditEntry(Base):
+    """One write (API or CLI): who, when, what, and the values before and after. Append-only: a trigger
+    refuses UPDATE, DELETE and TRUNCATE (migration 0006)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_key", "id"),
+        Index("ix_audit_log_actor", "actor", "id"),
+        Index("ix_audit_log_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                            comment="start of the writing transaction")
+    actor: Mapped[str] = mapped_column(Text, comment="user name, or cli:<os user>")
+    action: Mapped[str] = mapped_column(String(32), comment="create, update, delete, import...")
+    entity: Mapped[str] = mapped_column(String(40), comment="what was written: user, block, far_exemption...")
+    entity_key: Mapped[str | None] = mapped_column(Text, comment="its code, id or name")
+    before: Mapped[dict[str, object] | None] = mapped_column(JSONB, comment="values before (null: created)")
+    after: Mapped[dict[str, object] | None] = mapped_column(JSONB, comment="values after (null: deleted)")
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=text("txid_current()"),
+                                      comment="transaction id: rows of one write share it")
+
+
+class LoginFailure(Base):
+    """A failed login, counted by user name and by client address for the login rate limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, comment="user:<name> or ip:<address>")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

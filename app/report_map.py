@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, text
 from app.errors import NotFound
 from app.models import BLOCK_STATUSES, RENOVATION_MODES
 from app.planning.config import PlanningRules, get_rules
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql, rule_params
+from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql, rule_params
 
 # Same colours as the web map (web/map.js).
 STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",
@@ -54,7 +55,7 @@ p AS (
 SELECT b.code, b.name, b.status, b.mode, b.industry,
        ST_AsGeoJSON(ST_Transform(b.geom, 4326), 6) AS geojson,
        count(p.block_id) AS parcels,
-       count(p.block_id) FILTER (WHERE p.counted_m2 < b.far_min * p.land_m2) AS parcels_failing,
+       count(p.block_id) FILTER (WHERE {far_short_sql("p.counted_m2", "p.land_m2", "b.far_min")}) AS parcels_failing,
        COALESCE(sum(p.land_m2), 0) * 15 / 10000 AS land_area_mu,
        sum(p.counted_m2) / NULLIF(sum(p.land_m2), 0) AS far,
        sum(p.tax) / NULLIF(sum(p.land_m2) FILTER (WHERE p.tax IS NOT NULL) * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
@@ -109,9 +110,10 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None =
     features = []
     for r in rows:
         features.append({"type": "Feature", "geometry": json.loads(r["geojson"]), "properties": {
-            "区块编号": r["code"], "名称": r["name"], "实施状态": STATUS_LABELS.get(r["status"], r["status"]),
+            "区块编号": escape(r["code"]), "名称": escape(r["name"]),
+            "实施状态": STATUS_LABELS.get(r["status"], escape(r["status"])),
             "改造路径": MODE_LABELS.get(r["mode"], "未确定") if r["mode"] else "未确定",
-            "产业定位": r["industry"] or "—", "用地面积(亩)": _fmt(r["land_area_mu"], 1),
+            "产业定位": escape(r["industry"] or "—"), "用地面积(亩)": _fmt(r["land_area_mu"], 1),
             "容积率": _fmt(r["far"], 2), "未达标宗地": f"{r['parcels_failing']} / {r['parcels']}",
             "亩均税收(万元/亩)": _fmt(r["tax_per_mu_wan"], 2), "规上企业": r["enterprises_above_scale"],
             "_colour": STATUS_COLOURS.get(r["status"], "#cccccc")}})
@@ -135,7 +137,7 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None =
         ".report-legend i{display:inline-block;width:12px;height:12px;margin-right:5px;border:1px solid #555;"
         "vertical-align:-1px}</style>"), name="report_style")
 
-    folium.GeoJson(json.loads(t["geojson"]), name=f"{t['name']} 范围（示意）",
+    folium.GeoJson(json.loads(t["geojson"]), name=f"{escape(t['name'])} 范围（示意）",
                    style_function=lambda _f: {"color": "#555", "weight": 2, "dashArray": "6 4", "fill": False},
                    interactive=False).add_to(fmap)
     fields = ["区块编号", "名称", "实施状态", "改造路径", "产业定位", "用地面积(亩)", "容积率", "未达标宗地",
@@ -153,7 +155,7 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None =
     legend = "".join(f"<div><i style='background:{STATUS_COLOURS[c]}'></i>{STATUS_LABELS[c]}</div>"
                      for c in STATUS_COLOURS)
     root.html.add_child(Element(
-        f"<div class='report-title'><b>{t['name']}</b> 老旧工业区块改造提升 · {len(features)} 个区块</div>"
+        f"<div class='report-title'><b>{escape(t['name'])}</b> 老旧工业区块改造提升 · {len(features)} 个区块</div>"
         f"<div class='report-legend'><b>实施状态</b>{legend}<div style='color:#777;margin-top:4px'>"
         f"容积率下限 {rules.far_min:g} · {rules.rule_version} · 镇街范围为示意；县界 © OpenStreetMap contributors"
         f"</div></div>"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +47,37 @@ class Settings(BaseSettings):
         0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups; 6% [assumed] (DOMAIN.md §6).")
     db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
     db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
+    # trust (issue 8): accounts, tokens, hostile input; see docs/security.md
+    auth_secret: SecretStr | None = Field(
+        None, description="HS256 key that signs access tokens (≥ 32 characters). Unset: a random key kept in "
+        ".data/auth-secret (created once, mode 0600); set it in production, the same on every host.")
+    token_ttl_s: int = Field(3600, ge=60, le=86400, description="Lifetime of an access token (s).")
+    read_requires_login: bool = Field(
+        False, description="True: every read (API, OGC, tiles) needs a token; the map page offers a login.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed cross-origin (comma-separated); none by default.")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest request body (bytes) except "
+                                "POST /api/import, which has RENEWAL_IMPORT_MAX_UPLOAD_MB; 413 above.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins per user name within the window "
+                                    "before further attempts get 429.")
+    login_max_failures_per_ip: int = Field(20, ge=1, description="Failed logins per client address within "
+                                           "the window before further attempts get 429.")
+    login_window_s: int = Field(300, ge=1, description="Window of the login rate limits (s).")
+    # programme reports (issue 7): PDFs are printed by Debian's Chromium, headless
+    report_chromium: str = Field("chromium", description="Chromium executable that prints report PDFs (name on "
+                                 "PATH or a path), e.g. /usr/bin/chromium.")
+    report_timeout_s: int = Field(60, ge=5, description="Seconds a PDF may take to print before it fails.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """``RENEWAL_CORS_ORIGINS`` as a comma-separated list (a JSON list is accepted too)."""
+        if isinstance(value, str):
+            raw = value.strip()
+            if raw.startswith("["):
+                return json.loads(raw)
+            return [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+        return value
 
     def own_cluster_url(self, database: str | None = None) -> str:
         """URL of the project's own cluster (trust auth on 127.0.0.1)."""

@@ -17,6 +17,9 @@ from app.db import cluster, migrate
 from app.db.engine import make_engine
 from app.settings import Settings, get_settings
 
+TEST_PASSWORD = "correct horse battery staple"
+"""Password of the accounts the helpers below create."""
+
 
 def _admin_conninfo(settings: Settings) -> dict[str, object]:
     """libpq parameters for the maintenance database of the server under test."""
@@ -91,3 +94,34 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The API on the session's throwaway database."""
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+# ---------------------------------------------------------------- accounts and tokens (issue 8)
+def create_user(engine: Engine, username: str, role: str, town: str | None = None,
+                password: str = TEST_PASSWORD) -> None:
+    """Create an account in ``engine``'s database unless it exists (audited as actor ``test``)."""
+    from app.auth import users
+
+    with engine.begin() as conn:
+        if users.get(conn, username) is None:
+            users.create(conn, actor="test", username=username, password=password, role=role, town_code=town)
+
+
+def bearer(settings: Settings, role: str = "viewer", username: str | None = None, town: str | None = None,
+           ttl_s: int = 6 * 3600) -> dict[str, str]:
+    """An ``Authorization`` header with a token signed for ``settings`` (no account needed: reads check only
+    the signature; writes need the account too, see ``login_as``)."""
+    from app.auth import tokens
+
+    token, _ = tokens.issue(settings, tokens.Principal(username or f"test-{role}", role, town), ttl_s=ttl_s)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login_as(client: TestClient, role: str = "admin", town: str | None = None) -> TestClient:
+    """Make every later request of ``client`` carry the token of an account with ``role`` (created in the
+    client's database if needed): for tests of reads of money figures and of writes."""
+    app = client.app
+    username = f"test-{role}" + (f"-{town}" if town else "")
+    create_user(app.state.engine, username, role, town)  # type: ignore[attr-defined]
+    client.headers.update(bearer(app.state.settings, role, username, town))  # type: ignore[attr-defined]
+    return client

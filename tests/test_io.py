@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,33 @@ def test_sample_round_trip(databases, base_settings, tmp_path):
     finally:
         first.dispose()
         second.dispose()
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    ("EPSG:4549", "eastings such as 40,619,000 carry a zone number (40) but the CRS (EPSG:4549) has none: "
+                  "the data is probably EPSG:4528"),
+    ("EPSG:4527", "eastings start with zone 40 but the CRS (EPSG:4527) is zone 39: the data is probably EPSG:4528"),
+])
+def test_zone_mixups_are_caught(fresh, tmp_path, declared, message):
+    layers = handmade.layers()
+    path = tmp_path / "towns.shp"
+    handmade.write(layers["towns"].to_crs(4528), path, "ESRI Shapefile")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(InvalidParameter, match=re.escape(message)):
+        importer.import_file(fresh, path, "towns", crs=declared)
+    assert counts(fresh)["towns"] == 0
+
+
+def test_plain_eastings_declared_zone_prefixed(fresh, tmp_path):
+    path = handmade.write(handmade.layers()["towns"], tmp_path / "towns.gpkg")
+    with pytest.raises(InvalidParameter, match=re.escape(
+            "eastings such as 619,000 carry no zone number but the CRS (EPSG:4528) is zone-prefixed: "
+            "the data is probably EPSG:4549")):
+        importer.import_file(fresh, path, "towns", crs="EPSG:4528")
+
+
+def test_far_away_data_is_refused(fresh, tmp_path):
+    gdf = handmade.layers()["towns"].to_crs(4326)
+    gdf = gdf.set_geometry(gdf.geometry.translate(xoff=-100))  # 21°E: Europe
+    with pytest.raises(InvalidParameter, match=r"the features lie around 21\.2\d\d°E 30\.2\d\d°N, outside the area"):
+        importer.import_file(fresh, handmade.write(gdf, tmp_path / "t.gpkg"), "towns")

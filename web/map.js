@@ -1,5 +1,7 @@
 /* The planners' map: towns, blocks coloured by programme status or renovation mode, parcels coloured by
    容积率 band and pass/fail, buildings at high zoom; cards, filters, search, totals and legend.
+   Joint developments (their layer and the mode that picks parcels for one) live in joint.js, loaded after
+   this file; the map starts once both are in (DOMContentLoaded).
    Every request goes to this app's own origin with relative URLs; a basemap only when configured. */
 "use strict";
 
@@ -29,6 +31,7 @@ const FAR_BANDS = [
 const PARCEL_MIN_ZOOM = 14;
 const BUILDING_MIN_ZOOM = 16;
 const SELECT = "#e6007e";
+const JOINT = { line: "#ffd600", casing: "#1a1a1a" };  // joint developments: outlines, picked parcels, preview
 
 const TEXT = {
   zh: {
@@ -37,7 +40,7 @@ const TEXT = {
     hint: "点击区块或宗地查看详情", town: "镇街", status: "实施状态", mode: "改造路径", compliance: "容积率达标",
     fail_only: "未达标", pass_only: "已达标", colour_by: "区块着色：", in_view: "仅当前视图",
     l_towns: "镇街界线", l_blocks: "老旧工业区块", l_parcels: "宗地（14级起）", l_buildings: "建筑物（16级起）",
-    l_joint: "联合开发（后续提供）", block: "区块", parcel: "宗地", code: "编号", industry: "产业定位",
+    block: "区块", parcel: "宗地", code: "编号", industry: "产业定位",
     land_area: "用地面积", block_area: "区块面积", far: "容积率", far_floor: "容积率下限", tax_per_mu: "亩均税收",
     above_scale: "规上企业", enterprises: "企业", parcels_failing: "未达标宗地", owner: "土地权属人",
     land_use: "用地性质", term_end: "使用权终止", counted: "计容建筑面积", shortfall: "距2.0缺口",
@@ -56,7 +59,7 @@ const TEXT = {
     hint: "Click a block or parcel for details", town: "Town", status: "Status", mode: "Mode", compliance: "FAR compliance",
     fail_only: "Failing", pass_only: "Passing", colour_by: "Colour blocks by:", in_view: "Only in view",
     l_towns: "Town outlines", l_blocks: "Old industrial blocks", l_parcels: "Parcels (zoom 14+)",
-    l_buildings: "Buildings (zoom 16+)", l_joint: "Joint developments (coming)", block: "Block", parcel: "Parcel",
+    l_buildings: "Buildings (zoom 16+)", block: "Block", parcel: "Parcel",
     code: "Code", industry: "Industry", land_area: "Land area", block_area: "Block area", far: "FAR",
     far_floor: "FAR floor", tax_per_mu: "Tax per mu", above_scale: "Above-scale firms", enterprises: "Firms",
     parcels_failing: "Parcels failing", owner: "Land holder", land_use: "Land use", term_end: "Term ends",
@@ -107,9 +110,11 @@ async function getJSON(url) {
 
 // ---------------------------------------------------------------- map and layers
 const map = L.map("map", { minZoom: 8, maxZoom: 20, zoomControl: true, preferCanvas: true }).setView([30.2, 121.3], 10);
-for (const [name, z] of [["blocks", 350], ["parcels", 360], ["buildings", 370], ["towns", 380]]) {
+for (const [name, z] of [["blocks", 350], ["parcels", 360], ["buildings", 370], ["joint", 375], ["towns", 380]]) {
   map.createPane(name).style.zIndex = z;
 }
+// Clicks on drawn geometry are resolved by pick(), not by Leaflet's vector layers.
+map.getPane("joint").style.pointerEvents = "none";
 map.getPane("towns").style.pointerEvents = "none";
 
 function blockVisible(p) {
@@ -147,6 +152,7 @@ layers.parcels = L.mvtLayer({
     const fill = farColour(p.far ?? 0);
     if (st === "selected") return { fill, fillOpacity: 0.9, stroke: SELECT, width: 3.5 };
     if (st === "hover") return { fill, fillOpacity: 0.95, stroke: "#111", width: 2.5 };
+    if (st === "marked") return { fill, fillOpacity: 0.9, stroke: JOINT.line, width: 4 };
     return p.pass ? { fill, fillOpacity: 0.8, stroke: "#555", width: 0.6 }
       : { fill, fillOpacity: 0.8, stroke: "#a50f15", width: 1.3 };
   },
@@ -163,18 +169,22 @@ layers.towns = L.geoJSON(null, {
   onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), {
     permanent: true, direction: "center", className: "town-label", pane: "tooltipPane", interactive: false }),
 });
-// Joint developments (联合开发) get their layer with a later issue; the checkbox is its slot.
-layers.joint_developments = null;
-
 // ---------------------------------------------------------------- hover, click, cards
 const hoverTip = L.tooltip({ direction: "top", offset: [0, -10], className: "hover-tip" });
 
+function parcelAt(latlng) {
+  if (!map.hasLayer(layers.parcels) || map.getZoom() < PARCEL_MIN_ZOOM) return null;
+  const f = layers.parcels.featureAt(latlng);
+  return f ? ["parcel", f] : null;
+}
+
+/** What a click at a map position is about: a joint development, a parcel or a block (topmost first). */
 function pick(latlng) {
-  const z = map.getZoom();
-  if (map.hasLayer(layers.parcels) && z >= PARCEL_MIN_ZOOM) {
-    const f = layers.parcels.featureAt(latlng);
-    if (f) return ["parcel", f];
-  }
+  if (joint.active) return parcelAt(latlng);  // the joint-development mode picks parcels only
+  const jd = jointAt(latlng);
+  if (jd) return ["joint", jd];
+  const parcel = parcelAt(latlng);
+  if (parcel) return parcel;
   if (map.hasLayer(layers.blocks)) {
     const f = layers.blocks.featureAt(latlng);
     if (f) return ["block", f];
@@ -188,9 +198,15 @@ function setHover(hit, latlng) {
   map.getContainer().style.cursor = hit ? "pointer" : "";
   if (!hit) { map.closeTooltip(hoverTip); return; }
   const p = hit[1].props;
-  const html = hit[0] === "block"
-    ? `<b>${esc(p.name)}</b> ${esc(p.code)}<br>${esc(label(STATUS, p.status))} · ${esc(label(MODE, p.mode))}`
-    : `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${p.pass ? t("pass") : t("fail")}`;
+  let html;
+  if (hit[0] === "block") {
+    html = `<b>${esc(p.name)}</b> ${esc(p.code)}<br>${esc(label(STATUS, p.status))} · ${esc(label(MODE, p.mode))}`;
+  } else if (hit[0] === "joint") {
+    html = `<b>${esc(p.name)}</b><br>${t("l_joint")} · ${num(p.area_mu)} ${t("mu")}`;
+  } else {
+    html = `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${p.pass ? t("pass") : t("fail")}`;
+    if (joint.active) html += `<br>${t(joint.parcels.has(p.code) ? "j_click_remove" : "j_click_add")}`;
+  }
   hoverTip.setLatLng(latlng).setContent(html);
   if (!map.hasLayer(hoverTip)) map.openTooltip(hoverTip);
 }
@@ -204,12 +220,14 @@ map.on("mousemove", (e) => {
 map.on("mouseout", () => setHover(null));
 map.on("click", (e) => {
   const hit = pick(e.latlng);
-  if (hit) openCard(hit[0], hit[1].props.code);
+  if (joint.active) pickJointParcel(hit);
+  else if (hit) openCard(hit[0], hit[1].props.code);
 });
 
 function select(kind, code) {
   layers.blocks.setSelected(kind === "block" ? code : null);
   layers.parcels.setSelected(kind === "parcel" ? code : null);
+  highlightJoint(kind === "joint" ? code : null);
 }
 
 async function openCard(kind, code) {
@@ -217,8 +235,10 @@ async function openCard(kind, code) {
   const el = document.getElementById("card");
   el.textContent = t("loading");
   showPanel(true);
+  document.getElementById("card-box").scrollIntoView({ block: "nearest" });
   try {
-    const data = await getJSON(`api/${kind === "block" ? "blocks" : "parcels"}/${encodeURIComponent(code)}/card`);
+    const data = kind === "joint" ? jointCardData(await getJSON(`api/joint-developments/${code}`))
+      : await getJSON(`api/${kind === "block" ? "blocks" : "parcels"}/${encodeURIComponent(code)}/card`);
     state.card = [kind, data];
     renderCard();
   } catch (err) {
@@ -260,9 +280,9 @@ function renderCard() {
     if (d.far_exemption_reason) rows.push(["exemption", esc(d.far_exemption_reason)]);
     links = [`<a href="api/blocks/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`,
       `<a href="api/export?layer=parcels&amp;block=${code}&amp;format=gpkg">${t("export")}</a>`];
-  } else {
+  } else if (kind === "parcel") {
     rows = [
-      ["block", `<a href="#" class="to-block" data-code="${esc(d.block_code)}">${esc(d.block_name)}</a> <small>${esc(d.block_code)}</small>`],
+      ["block", `<a href="#" class="open-card" data-kind="block" data-code="${esc(d.block_code)}">${esc(d.block_name)}</a> <small>${esc(d.block_code)}</small>`],
       ["town", esc(d.town_name)],
       ["owner", esc(d.owner)],
       ["land_use", esc(d.land_use)],
@@ -276,21 +296,67 @@ function renderCard() {
       ["term_end", esc(d.term_end)],
     ];
     links = [`<a href="api/parcels/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`];
+  } else {
+    [rows, links] = jointCardRows(d);
   }
   links.push(`<a href="#" class="zoom-to">${t("zoom_to")}</a>`);
-  el.innerHTML = `<h3 class="card-title" data-kind="${kind}">${esc(kind === "block" ? d.name : t("parcel"))}
+  el.innerHTML = `<h3 class="card-title" data-kind="${kind}">${esc(kind === "parcel" ? t("parcel") : d.name)}
       <small class="card-code">${esc(d.code)}</small></h3>
     <table>${rows.map(([k, v]) => `<tr data-field="${k}"><th>${t(k)}</th><td>${v}</td></tr>`).join("")}</table>
     <p class="links">${links.join(" · ")}</p>
     <p class="rule">${t("rule")}: ${esc(d.rule_version)}</p>`;
   el.querySelector(".zoom-to").addEventListener("click", (ev) => { ev.preventDefault(); zoomTo(d.bbox, kind); });
-  const back = el.querySelector(".to-block");
-  if (back) back.addEventListener("click", (ev) => { ev.preventDefault(); openCard("block", back.dataset.code); });
+  el.querySelectorAll(".open-card").forEach((a) => a.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    openCard(a.dataset.kind, a.dataset.code);
+  }));
+  programmeCard(kind, d, el);
+}
+
+// ---------------------------------------------------------------- programme rows of the cards (issue 7)
+/** Append the programme's rows to a block card (亩均效益 classes, 十化 score, before/after, overdue steps,
+    dossier) or a parcel card (亩均效益 class and flag), from /api/blocks/{code}/programme and
+    /api/parcels/{code}/classes. */
+async function programmeCard(kind, d, el) {
+  if (kind !== "block" && kind !== "parcel") return;
+  const zh = state.lang === "zh";
+  const code = encodeURIComponent(d.code);
+  const rows = [];
+  try {
+    if (kind === "block") {
+      const p = await getJSON(`api/blocks/${code}/programme`);
+      const counts = ["A", "B", "C", "D"].map((c) => `${c} ${p.class_counts[c]}`).join(" · ");
+      rows.push([zh ? "亩均效益" : "Classes", `${counts} <small>(${zh ? "腾退" : "exit"} ${p.exit_parcels}, ${zh ? "提升" : "upgrade"} ${p.upgrade_parcels})</small>`]);
+      rows.push([zh ? "十化得分" : "10 standards", `<b class="tenx-value">${num(p.tenx_score, 1)}</b> / ${num(p.tenx_max, 0)}`
+        + (p.proxied ? ` <small>(${zh ? "含代理指标" : "incl. proxies"} ${p.proxied})</small>` : "")]);
+      if (p.plan) {
+        rows.push([zh ? "改造前后" : "Before/after", `${t("far")} ${num(p.plan.far_before)} → <b>${num(p.plan.far_after)}</b> · `
+          + `${num(p.plan.tax_per_mu_wan_before)} → ${num(p.plan.tax_per_mu_wan_after)} ${t("wan_per_mu")} · `
+          + `${zh ? "激励" : "incentives"} ${num(p.plan.incentive_cost_wan, 1)} ${zh ? "万元" : "10k yuan"}`]);
+      }
+      if (p.overdue.length) {
+        rows.push([zh ? "逾期" : "Overdue", `<span class="badge bad">${p.overdue.map((o) => esc(o.title)).join("; ")}</span>`]);
+      }
+      rows.push(["", `<a href="api/blocks/${code}/dossier.html" target="_blank" rel="noopener">${zh ? "地块档案" : "Dossier"}</a> · `
+        + `<a href="api/blocks/${code}/dossier.pdf" target="_blank" rel="noopener">PDF</a>`]);
+    } else {
+      const c = await getJSON(`api/parcels/${code}/classes`);
+      if (!c.firms.length) return;
+      const firms = c.firms.map((f) => `${esc(f.class_used || "—")}${f.class_basis === "indicative" ? "*" : ""}`).join("/");
+      const flag = c.flag ? ` <span class="badge ${c.flag === "exit" ? "bad" : "mid"}">${c.flag === "exit" ? (zh ? "腾退" : "exit") : (zh ? "提升" : "upgrade")}</span>` : "";
+      rows.push([zh ? "亩均效益" : "Class", `<b class="class-value">${esc(c.worst_class || "—")}</b> <small>(${firms})</small>${flag}`]);
+    }
+  } catch (err) {
+    return;  // the card stands without the programme rows
+  }
+  if (!state.card || state.card[1].code !== d.code || !el.querySelector("table")) return;
+  el.querySelector("table").insertAdjacentHTML("beforeend", rows.map(([k, v]) =>
+    `<tr data-field="programme"><th>${esc(k)}</th><td>${v}</td></tr>`).join(""));
 }
 
 function zoomTo(bbox, kind) {
   if (!bbox) return;
-  map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { maxZoom: kind === "parcel" ? 18 : 16, padding: [30, 30] });
+  map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { maxZoom: kind === "block" ? 16 : 18, padding: [30, 30] });
 }
 
 // ---------------------------------------------------------------- filters, totals, legend
@@ -350,6 +416,7 @@ function renderLegend() {
       <li>${sw("transparent", "fail-outline")}${t("fails_outline")}</li></ul>
     <h4${dim(BUILDING_MIN_ZOOM)}>${t("legend_buildings")}</h4>
     <ul${dim(BUILDING_MIN_ZOOM)}><li>${sw("#3d3d3d")}${t("building")}</li><li>${sw("#e7298a")}${t("illegal")}</li></ul>
+    ${jointLegend()}
     <ul><li><span class="line-swatch"></span>${t("legend_towns")}</li></ul>`;
 }
 
@@ -383,6 +450,7 @@ function render() {
   renderLegend();
   renderTotals();
   renderCard();
+  renderJoint();
 }
 
 for (const key of ["town", "status", "mode", "compliance"]) {
@@ -394,7 +462,7 @@ document.querySelectorAll('input[name="colour"]').forEach((el) => el.addEventLis
   renderLegend();
 }));
 document.getElementById("in-view").addEventListener("change", (e) => { state.inView = e.target.checked; loadTotals(); });
-for (const name of ["towns", "blocks", "parcels", "buildings"]) {
+for (const name of ["towns", "blocks", "parcels", "buildings", "joint_developments"]) {
   document.getElementById(`l-${name}`).addEventListener("change", (e) => {
     if (e.target.checked) layers[name].addTo(map); else map.removeLayer(layers[name]);
     if (name === "parcels") layers.blocks.redraw();
@@ -466,7 +534,7 @@ searchList.addEventListener("click", (e) => {
 // ---------------------------------------------------------------- start
 window.renewalMap = { map, layers, state, firstPaintMs: null, openCard };
 
-(async () => {
+async function start() {
   render();
   const [cfg, towns, index] = await Promise.all([
     getJSON("config.json"),
@@ -483,14 +551,17 @@ window.renewalMap = { map, layers, state, firstPaintMs: null, openCard };
   layers.towns.addData(towns);
   if (towns.features.length) map.fitBounds(layers.towns.getBounds(), { padding: [10, 10], animate: false });
   const firstPaint = new Promise((resolve) => layers.blocks.once("load", resolve));
-  for (const name of ["blocks", "parcels", "buildings", "towns"]) layers[name].addTo(map);
+  for (const name of ["blocks", "parcels", "buildings", "joint_developments", "towns"]) layers[name].addTo(map);
+  const jointLoaded = loadJointLayer();
   onZoom();
   render();
   loadTotals();
   await firstPaint;
   window.renewalMap.firstPaintMs = performance.now();
+  await jointLoaded;
   document.body.dataset.ready = "1";
-})().catch((err) => {
+}
+document.addEventListener("DOMContentLoaded", () => start().catch((err) => {
   document.getElementById("card").textContent = String(err);
   console.error(err);
-});
+}));

@@ -1,7 +1,9 @@
 /* L.MvtLayer: Mapbox Vector Tiles drawn on canvas tiles, with filtering, hover and hit testing.
    Leaflet has no MVT support of its own; tiles are decoded by the vendored @mapbox/vector-tile (window.MVT).
    Beyond the layer's native max zoom the deepest tile is drawn enlarged as vectors (crisp, no refetch).
-   Filtering and highlighting repaint the tiles from the decoded data: no new request. */
+   Filtering and highlighting repaint the tiles from the decoded data: no new request.
+   Highlights: the feature under the pointer (hover), the one whose card is open (selected), and a set of
+   features a mode has marked (e.g. the parcels picked for a joint development), drawn after the rest. */
 "use strict";
 
 (function () {
@@ -55,7 +57,8 @@
       url: "",            // relative template: tiles/blocks/{z}/{x}/{y}.mvt
       name: "",           // MVT layer name inside the tile
       nativeMaxZoom: 18,  // deepest zoom requested; deeper zooms draw it enlarged
-      style: null,        // (props, state) => {fill, stroke, width, dash} or null to skip
+      style: null,        // (props, state, zoom) => {fill, stroke, width, dash} or null to skip;
+                          // state: "", "marked", "hover" or "selected"
       filter: null,       // (props) => bool
       updateWhenZooming: false,
       keepBuffer: 2,
@@ -66,6 +69,7 @@
       this._sources = new Map();
       this.hoverKey = null;     // code (or id) of the feature under the pointer
       this.selectedKey = null;  // code of the feature whose card is open
+      this.markedKeys = new Set();  // codes of the features a mode has marked
     },
 
     _sourceFor(coords) {
@@ -122,6 +126,7 @@
       const hi = [(offX + px) / k, (offY + px) / k];
       const ratio = px / this.getTileSize().x;
       const filter = this.options.filter;
+      const marked = [];
       const later = [];
       const paint = (f, state) => {
         const st = this.options.style(f.props, state, this._map ? this._map.getZoom() : 0);
@@ -147,8 +152,10 @@
         if (b[2] < lo[0] - 8 || b[0] > hi[0] + 8 || b[3] < lo[1] - 8 || b[1] > hi[1] + 8) continue;
         if (filter && !filter(f.props)) continue;
         if (f.key === this.selectedKey || f.key === this.hoverKey) { later.push(f); continue; }
+        if (this.markedKeys.has(f.key)) { marked.push(f); continue; }
         paint(f, "");
       }
+      for (const f of marked) paint(f, "marked");
       for (const f of later) paint(f, f.key === this.selectedKey ? "selected" : "hover");
     },
 
@@ -197,6 +204,13 @@
       const old = this.selectedKey;
       this.selectedKey = key;
       this.redraw([old, key]);
+    },
+
+    /** Mark a set of features (codes), replacing the marks there were. */
+    setMarked(keys) {
+      const old = this.markedKeys;
+      this.markedKeys = new Set(keys);
+      this.redraw([...old, ...this.markedKeys]);
     },
 
     /** Properties of the features drawn in the tiles on screen (each feature once). */

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import __version__
-from app.api import health, io, joint, metrics, ogc, tiles, web
+from app import __version__, security
+from app.api import audit, auth, exemptions, health, io, joint, metrics, ogc, programme, tiles, users, web
 from app.db.engine import make_engine
 from app.errors import RenewalError
 from app.settings import PROJECT_ROOT, Settings, get_settings
@@ -24,9 +25,10 @@ from app.settings import PROJECT_ROOT, Settings, get_settings
 log = logging.getLogger("renewal")
 
 
-def _error(status: int, code: str, detail: str, field: str | None = None) -> JSONResponse:
+def _error(status: int, code: str, detail: str, field: str | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
     """The one JSON error body of the API."""
-    return JSONResponse({"code": code, "detail": detail, "field": field}, status_code=status)
+    return JSONResponse({"code": code, "detail": detail, "field": field}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -34,7 +36,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RenewalError)
     async def domain_error(_: Request, err: RenewalError) -> JSONResponse:
-        return _error(err.status, err.code, err.detail, err.field)
+        return _error(err.status, err.code, err.detail, err.field, getattr(err, "headers", None))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "HTTPError")
+        detail = "no such resource" if err.status_code == 404 else str(err.detail)
+        return _error(err.status_code, code, detail, None, dict(err.headers) if err.headers else None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -53,6 +61,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(_: Request, err: DBAPIError) -> JSONResponse:
         incident = uuid.uuid4().hex[:12]
         log.error("database error %s: %s", incident, err)
+        return _error(500, "InternalError", f"internal error, incident {incident}")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, err: Exception) -> JSONResponse:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s", incident, exc_info=err)
         return _error(500, "InternalError", f"internal error, incident {incident}")
 
 
@@ -82,7 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(tiles.router)
     app.include_router(joint.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(audit.router)
+    app.include_router(exemptions.router)
+    app.include_router(programme.router)
     app.add_middleware(tiles.TileFastPath)
+    security.install(app, settings)  # outside the tile fast path: read gate, body limits, CORS, headers
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "web"), name="web")
     return app

@@ -7,13 +7,14 @@ with 413 past the configured limit; the import itself is one transaction (see ``
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncGenerator
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
@@ -21,17 +22,27 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.ogc.collections import clear_caches
+from app.auth.deps import EditorOrAdmin, OptionalPrincipal
+from app.auth.imports import ImportGuard
+from app.auth.redact import MONEY_LAYERS, require_login_for
 from app.errors import InvalidParameter
 from app.io import exporter, importer
 from app.io.formats import EXPORT_FORMATS
 from app.io.safety import IOLimits, PayloadTooLarge, get_limits
 
+_UNSAFE = re.compile(r"[^\w.-]")  # characters kept out of file names (\w includes Chinese)
+
 router = APIRouter(prefix="/api", tags=["import and export"])
 
-# Auth hook: POST /api/import changes data and must require an authenticated user with edit rights once
-# the auth issue lands (ARCHITECTURE.md marks it "(auth)"). Put that dependency in this list; until then
-# the route is as open as every other route of the service.
-IMPORT_DEPENDENCIES: list[Any] = []
+
+def _import_guard(request: Request, user: EditorOrAdmin) -> None:
+    """A town editor or an admin may import (401/403 otherwise); the guard checks mode and towns and audits."""
+    request.state.import_guard = ImportGuard(user.username, user)
+
+
+# Auth hook (issue 8): town editors (append/upsert, own town only) and admins (any mode) import; see
+# app.auth.imports for the checks made inside the import's transaction and its audit row.
+IMPORT_DEPENDENCIES: list[Any] = [Depends(_import_guard)]
 
 _FORM_FIELDS = ("layer", "mode", "dry_run", "strict", "crs", "encoding")
 
@@ -46,6 +57,7 @@ def _limits(request: Request) -> IOLimits:
             responses={200: {"content": {f.media_type: {} for f in EXPORT_FORMATS.values()}}})
 def export(
     request: Request,
+    principal: OptionalPrincipal,
     layer: Annotated[str, Query(description="towns, blocks, parcels, buildings (enterprises: csv, xlsx).")],
     format: Annotated[str, Query(description="shp (zip), gpkg, geojson, csv or xlsx.")] = "gpkg",
     town: Annotated[str | None, Query(description="Only features in this town (区划代码, e.g. 330282107).")] = None,
@@ -60,13 +72,17 @@ def export(
     geometry: Annotated[str, Query(description="CSV geometry: wkt (a WKT column) or none.")] = "wkt",
 ) -> FileResponse:
     """The layer's features with their interchange attributes (and planning figures for parcels and blocks)."""
+    if layer in MONEY_LAYERS:
+        require_login_for(principal, f"the {layer} export")
     fmt = exporter.export_format(format)
     name = layer + (f"_{town}" if town else "") + (f"_{block}" if block else "") + (f"_{status}" if status else "")
-    filename = f"{name}.shp.zip" if fmt.name == "shp" else f"{name}{fmt.suffix}"
+    name = _UNSAFE.sub("_", name)  # only the download name carries the codes; the file on disk is fixed
+    suffix = ".shp.zip" if fmt.name == "shp" else fmt.suffix
+    filename = f"{name}{suffix}"
     work = Path(tempfile.mkdtemp(prefix="renewal-export-"))
     try:
         result = exporter.export(
-            request.app.state.engine, layer, work / filename, fmt=fmt.name, crs=crs,
+            request.app.state.engine, layer, work / f"export{suffix}", fmt=fmt.name, crs=crs,
             flt=exporter.ExportFilter(town=town, block=block, status=status, bbox=bbox, bbox_crs=bbox_crs),
             encoding=encoding, geometry=geometry,
         )
@@ -155,7 +171,9 @@ async def import_(request: Request) -> JSONResponse:
         layer = text_values["layer"]
         if not layer:
             raise InvalidParameter("the form has no layer field", field="layer")
-        safe_name = PurePath(upload.filename or "upload").name or "upload"
+        guard: ImportGuard = request.state.import_guard
+        guard.authorise(layer, text_values["mode"] or "append")
+        safe_name = _UNSAFE.sub("_", PurePath(upload.filename or "upload").name).strip(".") or "upload"
         path = work / safe_name
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out, 1 << 20)
@@ -165,7 +183,7 @@ async def import_(request: Request) -> JSONResponse:
                 importer.import_file, request.app.state.engine, path, layer,
                 crs=text_values["crs"] or None, encoding=text_values["encoding"] or None,
                 mode=text_values["mode"] or "append", dry_run=_flag(text_values["dry_run"], "dry_run"),
-                strict=_flag(text_values["strict"], "strict"), limits=limits,
+                strict=_flag(text_values["strict"], "strict"), limits=limits, hooks=guard,
             )
         except (importer.ImportRejected, importer.ImportConflict) as err:
             body: dict[str, Any] = {**err.body(), "report": err.report.to_dict()}

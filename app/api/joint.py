@@ -9,7 +9,10 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from app import audit
 from app.api.deps import ConnectionDep, SettingsDep, get_engine
+from app.auth.deps import ReviewerOrAdmin
+from app.auth.schemas import errors
 from app.planning import joint_sql
 from app.planning.config import PlanningRules, get_rules
 from app.settings import Settings
@@ -45,7 +48,7 @@ class JointDevelopmentCreate(BaseModel):
             parcels=self.parcels,
             members=[joint_sql.Member(m.owner, m.share_pct, m.planned_floor_area_m2) for m in self.members],
             name=self.name, p50_yuan_per_mu=self.p50_yuan_per_mu,
-            rate=self.rate if self.rate is not None else settings.land_rate,
+            rate=self.rate if self.rate is not None else settings.land_rate, rate_given=self.rate is not None,
             tolerance_m=self.tolerance_m if self.tolerance_m is not None else settings.joint_tolerance_m,
             valuation_date=self.valuation_date or dt.date.today(),
             planned_floor_area_m2=self.planned_floor_area_m2)
@@ -62,12 +65,16 @@ def preview(body: JointDevelopmentCreate, conn: ConnectionDep, settings: Setting
     return joint_sql.with_geojson(conn, figures)
 
 
-@router.post("", status_code=201, summary="Save a joint development")
+@router.post("", status_code=201, summary="Save a joint development (reviewers and admins)",
+             responses=errors(401, 403))
 def create(body: JointDevelopmentCreate, settings: SettingsDep, rules: RulesDep,
-           engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
-    """Check, merge and store the project with its parcels and members (one transaction)."""
+           engine: Annotated[Engine, Depends(get_engine)], user: ReviewerOrAdmin) -> dict[str, Any]:
+    """Check, merge and store the project with its parcels and members (one transaction, audited)."""
     with engine.begin() as conn:
         jd_id = joint_sql.create(conn, body.proposal(settings), rules)
+        saved = {k: v for k, v in joint_sql.get(conn, jd_id).items() if k != "geometry"}
+        audit.record(conn, actor=user.username, action="create", entity="joint_development", entity_key=jd_id,
+                     before=None, after=saved)
     with engine.connect() as conn:
         return joint_sql.get(conn, jd_id)
 

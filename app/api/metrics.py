@@ -1,7 +1,8 @@
 """Planning figures and compliance: 容积率, 建筑密度, 亩均 of parcels, blocks and towns, and failing parcels.
 
 Areas are planar m² in the storage CRS (and 亩 = m² × 15 / 10000); money in yuan per year, per-亩 figures
-in yuan/亩 and, where the name ends in ``_wan``, 万元/亩. The formulas live in :mod:`app.planning`.
+in yuan/亩 and, where the name ends in ``_wan``, 万元/亩. The formulas live in :mod:`app.planning`. Money
+figures are null for anonymous readers (``app.auth.redact``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.deps import ConnectionDep
+from app.auth.deps import OptionalPrincipal
+from app.auth.redact import MONEY_RULES, for_reader, require_login_for
 from app.planning import metrics
 from app.planning.config import PlanningRules, get_rules
 from app.planning.rules import RULES
@@ -26,10 +29,11 @@ _RULE_IDS = ", ".join(RULES)
 def parcel_metrics(
     conn: ConnectionDep,
     rules: RulesDep,
+    principal: OptionalPrincipal,
     code: Annotated[str, Path(description="宗地编号 (parcel code), e.g. 330282107001GB00001.")],
 ) -> metrics.ParcelMetrics:
     """Land (m², 亩), floor areas (m²), 容积率, density, shares, per-亩 figures, buildings and rule results."""
-    return metrics.parcel_metrics(conn, code, rules)
+    return for_reader(principal, metrics.parcel_metrics(conn, code, rules))
 
 
 @router.get("/blocks/{code}/metrics", response_model=metrics.BlockMetrics,
@@ -37,10 +41,11 @@ def parcel_metrics(
 def block_metrics(
     conn: ConnectionDep,
     rules: RulesDep,
+    principal: OptionalPrincipal,
     code: Annotated[str, Path(description="区块编号 (block code), e.g. QK107-001.")],
 ) -> metrics.BlockMetrics:
     """The block's figures, hazard flags, failing-parcel counts and the old-block and tax-target results."""
-    return metrics.block_metrics(conn, code, rules)
+    return for_reader(principal, metrics.block_metrics(conn, code, rules))
 
 
 @router.get("/towns/{code}/metrics", response_model=metrics.TownMetrics,
@@ -48,10 +53,11 @@ def block_metrics(
 def town_metrics(
     conn: ConnectionDep,
     rules: RulesDep,
+    principal: OptionalPrincipal,
     code: Annotated[str, Path(description="区划代码 (town code), e.g. 330282107.")],
 ) -> metrics.TownMetrics:
     """The town's figures, failing-parcel and failing-block counts, and its blocks with their results."""
-    return metrics.town_metrics(conn, code, rules)
+    return for_reader(principal, metrics.town_metrics(conn, code, rules))
 
 
 @router.get("/compliance", response_model=metrics.CompliancePage,
@@ -59,12 +65,15 @@ def town_metrics(
 def compliance(
     conn: ConnectionDep,
     rules: RulesDep,
+    principal: OptionalPrincipal,
     rule: Annotated[str, Query(description=f"Rule id: {_RULE_IDS}. Shortfalls are in m² (parcel rules) or "
                                            "yuan of yearly tax (block rules).")] = "far_min",
     town: Annotated[str | None, Query(description="Only this town (区划代码).")] = None,
     block: Annotated[str | None, Query(description="Only this block (区块编号).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page (count).")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip (count).")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip (count).")] = 0,
 ) -> metrics.CompliancePage:
     """One page of failures, furthest from the threshold first, with the total count over all pages."""
+    if rule in MONEY_RULES:
+        require_login_for(principal, f"the list of blocks failing {rule}")
     return metrics.compliance(conn, rules, rule, town=town, block=block, limit=limit, offset=offset)

@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import RowMapping, text
 
 from app.api.deps import ConnectionDep, SettingsDep
+from app.auth.deps import OptionalPrincipal
+from app.auth.redact import for_reader
 from app.errors import InvalidParameter, NotFound, RenewalError
 from app.planning.config import get_rules
 from app.tiles import queries
@@ -29,7 +31,6 @@ from app.tiles.rules import rule_params
 from app.tiles.service import TileService
 
 log = logging.getLogger("renewal.tiles")
-TILEJSON_MEDIA_TYPE = "application/json"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -238,6 +239,7 @@ def _row(row: RowMapping | None, what: str, code: str) -> dict[str, object]:
 @router.get("/api/blocks/{code}/card", summary="What the map's block card shows")
 def block_card(
     conn: ConnectionDep,
+    principal: OptionalPrincipal,
     code: Annotated[str, Path(description="Block code (区块编号), e.g. QK107-001.")],
 ) -> dict[str, object]:
     """Name, town, status, mode, industry, land area (亩, Σ parcels), FAR, 亩均税收 (万元/亩) and above-scale firms.
@@ -245,17 +247,18 @@ def block_card(
     Areas are planar in the storage CRS; FAR = Σ counted floor area ÷ Σ land area of the block's parcels.
     """
     row = conn.execute(queries.BLOCK_CARD, {"code": code, **rule_params()}).mappings().first()
-    return {**_row(row, "block", code), "rule_version": get_rules().rule_version}
+    return for_reader(principal, {**_row(row, "block", code), "rule_version": get_rules().rule_version})
 
 
 @router.get("/api/parcels/{code}/card", summary="What the map's parcel card shows")
 def parcel_card(
     conn: ConnectionDep,
+    principal: OptionalPrincipal,
     code: Annotated[str, Path(description="Parcel code (宗地编号).")],
 ) -> dict[str, object]:
     """Owner, land area (m², 亩), counted floor area, FAR, pass/fail against 2.0 and the shortfall in m²."""
     row = conn.execute(queries.PARCEL_CARD, {"code": code, **rule_params()}).mappings().first()
-    return {**_row(row, "parcel", code), "rule_version": get_rules().rule_version}
+    return for_reader(principal, {**_row(row, "parcel", code), "rule_version": get_rules().rule_version})
 
 
 @router.get("/api/search", summary="Find blocks and parcels by code or name")
@@ -291,6 +294,7 @@ def _bbox(raw: str | None) -> dict[str, float | None]:
 def totals(
     conn: ConnectionDep,
     settings: SettingsDep,
+    principal: OptionalPrincipal,
     town: Annotated[str | None, Query(description="Town code (区划代码), e.g. 330282107.")] = None,
     status: Annotated[str | None, Query(description="Block status: listed, surveyed, planned, in_progress, "
                                                     "accepted.")] = None,
@@ -305,7 +309,8 @@ def totals(
                                  "compliance": compliance, "srid": settings.srid, **_bbox(bbox),
                                  **rule_params()}
     row = conn.execute(queries.TOTALS, params).mappings().one()
-    return {**dict(row), "rule_version": get_rules().rule_version, "far_min": get_rules().far_min}
+    return for_reader(principal, {**dict(row), "rule_version": get_rules().rule_version,
+                                  "far_min": get_rules().far_min})
 
 
 @router.get("/api/map/blocks", summary="Every block with the attributes the map filters on")

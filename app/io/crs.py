@@ -181,3 +181,45 @@ def storage_bounds_to_crs84(bounds: tuple[float, float, float, float], storage_s
     moved = shapely.transform(box, lambda xy: _apply(_transformer(storage_srid, 4326), xy))
     minx, miny, maxx, maxy = moved.bounds
     return (round(minx, 7), round(miny, 7), round(maxx, 7), round(maxy, 7))
+
+
+# CGCS2000 3° Gauss-Krüger (DOMAIN.md §3): zone z is EPSG:(4488 + z) with the zone number in the easting
+# (false easting z·10⁶ + 500 000), and EPSG:(4509 + z) without it; z = 39, 40, 41 around Cixi.
+_ZONE_PREFIXED, _ZONE_PLAIN = 4488, 4509
+
+
+def check_source_coordinates(crs: CRS, bounds: tuple[float, float, float, float], storage_srid: int) -> None:
+    """Refuse data whose coordinates do not fit its declared CRS, with the CRS that would fit when it is clear.
+
+    Catches the usual Gauss-Krüger mix-ups: zone-prefixed eastings (40 620 370) declared without the zone
+    (EPSG:4549), plain eastings declared as zone-prefixed, the wrong zone (EPSG:4527 for zone-40 data), and
+    anything that lands outside the area the storage CRS serves.
+    """
+    minx, miny, maxx, maxy = bounds
+    if not all(math.isfinite(v) for v in bounds):
+        return
+    declared = crs.to_epsg()
+    if crs.is_projected:
+        x0 = float(crs.to_dict().get("x_0", 0) or 0)
+        zone_in_data = int(minx // 1_000_000)
+        if x0 < 1_000_000 <= minx and 13 <= zone_in_data <= 45:
+            raise InvalidParameter(
+                f"eastings such as {minx:,.0f} carry a zone number ({zone_in_data}) but the CRS "
+                f"(EPSG:{declared}) has none: the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
+        if x0 >= 1_000_000:
+            zone_of_crs = int(x0 // 1_000_000)
+            if minx < 1_000_000:
+                raise InvalidParameter(
+                    f"eastings such as {minx:,.0f} carry no zone number but the CRS (EPSG:{declared}) is "
+                    f"zone-prefixed: the data is probably EPSG:{_ZONE_PLAIN + zone_of_crs}", field="crs")
+            if zone_in_data != zone_of_crs:
+                raise InvalidParameter(
+                    f"eastings start with zone {zone_in_data} but the CRS (EPSG:{declared}) is zone {zone_of_crs}: "
+                    f"the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
+    to_lonlat = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
+    lon, lat = to_lonlat.transform((minx + maxx) / 2, (miny + maxy) / 2)
+    west, south, east, north = _service_area(storage_srid)
+    if not (math.isfinite(lon) and math.isfinite(lat) and west <= lon <= east and south <= lat <= north):
+        raise InvalidParameter(
+            f"the features lie around {lon:.3f}°E {lat:.3f}°N, outside the area the storage CRS "
+            f"(EPSG:{storage_srid}) serves: is the CRS (EPSG:{declared}) right?", field="crs")

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -40,9 +40,10 @@ from psycopg import sql
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.errors import Conflict, InvalidFile, InvalidParameter
+from app.io import crs as crsmod
 from app.io.layers import Field, Layer, get_layer
 from app.io.safety import IOLimits, get_limits, is_zip, safe_extract
 from app.settings import get_settings
@@ -251,6 +252,18 @@ class ImportConflict(Conflict):
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(errors[0].text() + more, field="code")
         self.report = report
+
+
+class ImportHooks(Protocol):
+    """What the caller runs inside the import's transaction (``app.auth.imports``: who may import what, and
+    the audit row): ``check`` once the file is staged and matched, before anything is written (raise to
+    refuse); ``done`` after the write, before commit."""
+
+    def check(self, conn: Connection, layer: Layer, mode: str) -> None:
+        """Refuse the import by raising; nothing is written yet."""
+
+    def done(self, conn: Connection, layer: Layer, report: ImportReport) -> None:
+        """Record what was written, in the same transaction."""
 
 
 def _feature(n: int | None, code: object) -> str:
@@ -493,6 +506,8 @@ def _prepare(layer: Layer, gdf: pd.DataFrame, srid: int, report: ImportReport, s
                     report.add(i + 1, codes[i], "geometry", "repaired",
                                f"invalid geometry ({reason}) repaired with ST_MakeValid")
         if not bad_rows or len(bad_rows) < len(gdf):
+            usable = [g for i, g in enumerate(geoms) if i not in bad_rows and g is not None]
+            crsmod.check_source_coordinates(gdf.crs, tuple(shapely.total_bounds(usable)), srid)
             projected = gpd.GeoSeries(
                 [g if i not in bad_rows else None for i, g in enumerate(geoms)], crs=gdf.crs
             ).to_crs(epsg=srid).values
@@ -673,7 +688,7 @@ def _write(conn: Connection, layer: Layer, present: set[str], report: ImportRepo
 
 def import_rows(conn: Connection, layer: Layer, rows: list[tuple[Any, ...]], *, mode: str = "append",
                 present: set[str] | None = None, report: ImportReport | None = None, strict: bool = True,
-                limits: IOLimits | None = None) -> int:
+                limits: IOLimits | None = None, hooks: ImportHooks | None = None) -> int:
     """Write prepared rows of ``layer`` inside the caller's transaction; returns the number inserted or updated.
 
     Raises ``ImportConflict`` (append mode, existing codes) or ``ImportRejected`` (other errors); the caller
@@ -697,6 +712,8 @@ def import_rows(conn: Connection, layer: Layer, rows: list[tuple[Any, ...]], *, 
         conflicts = [i for i in report.errors if i.message.startswith(f"a {singular} with code")]
         if conflicts and len(conflicts) == len(report.errors):
             raise ImportConflict(report)
+    if hooks is not None:
+        hooks.check(conn, layer, mode)
     deleted_rows = _deleted(conn, layer) if mode == "replace" else []
     deleted = [i for i, _ in deleted_rows]
     if layer.geometry and not report.errors:
@@ -706,12 +723,14 @@ def import_rows(conn: Connection, layer: Layer, rows: list[tuple[Any, ...]], *, 
     _write(conn, layer, present, report, deleted)
     if report.errors:
         raise ImportRejected(report)
+    if hooks is not None:
+        hooks.done(conn, layer, report)
     return report.inserted + report.updated
 
 
 def import_file(engine: Engine, path: Path, layer_name: str, *, crs: str | None = None, encoding: str | None = None,
                 mode: str = "append", dry_run: bool = False, strict: bool = False,
-                limits: IOLimits | None = None) -> ImportReport:
+                limits: IOLimits | None = None, hooks: ImportHooks | None = None) -> ImportReport:
     """Import ``path`` into ``layer_name`` in one transaction (all features or none) and report on it.
 
     ``strict`` refuses invalid geometry instead of repairing it, and makes warnings errors; ``dry_run``
@@ -746,7 +765,7 @@ def import_file(engine: Engine, path: Path, layer_name: str, *, crs: str | None 
             trans = conn.begin()
             try:
                 import_rows(conn, layer, rows, mode=mode, present=present, report=report, strict=strict,
-                            limits=limits)
+                            limits=limits, hooks=hooks)
             except BaseException:
                 trans.rollback()
                 raise
@@ -756,9 +775,20 @@ def import_file(engine: Engine, path: Path, layer_name: str, *, crs: str | None 
                 trans.commit()
                 with conn.begin():
                     conn.execute(text(f"ANALYZE {layer.table}"))
+    except OperationalError:
+        raise  # the database is away (503), or a statement was cancelled: not the file's fault
+    except IntegrityError as err:
+        # Checked before writing, so only a concurrent writer or a reference from elsewhere gets here.
+        state = getattr(err.orig, "sqlstate", None)
+        if state == "23505":
+            raise Conflict("another import or edit wrote the same codes meanwhile; nothing was written",
+                           field="file") from err
+        if state == "23503":
+            raise Conflict("features to be replaced are still used elsewhere (e.g. by a joint development); "
+                           "nothing was written", field="file") from err
+        raise InvalidFile("the database refused a value of the file (a constraint failed); nothing was written",
+                          field="file") from err
     except DBAPIError as err:
-        diag = getattr(err.orig, "diag", None)
-        detail = getattr(diag, "message_primary", None) or str(err.orig).splitlines()[0]
-        raise InvalidFile(f"the database refused the import: {detail}", field="file") from err
+        raise InvalidFile("the database refused the import; nothing was written", field="file") from err
     return report
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.errors import InvalidParameter
-from app.models import BLOCK_STATUSES, BUILDING_USES, RENOVATION_MODES
+from app.models import BLOCK_STATUSES, BUILDING_USES, ENTERPRISE_CLASSES, RENOVATION_MODES
 
 Kind = Literal["str", "int", "float", "date", "bool"]
 Scope = Literal["town", "block", "status"]
@@ -96,19 +96,6 @@ class Layer:
     def id_sql(self) -> str:
         """SQL of the feature id (the code)."""
         return self.field(self.key).where_sql(self.alias)
-
-    @property
-    def select_sql(self) -> str:
-        """The interchange fields (``expr AS name``) and, for spatial layers, ``geom``."""
-        cols = [f"{f.sql(self.alias)} AS {f.name}" for f in self.fields]
-        if self.geometry:
-            cols.append(f"{self.geom_sql} AS geom")
-        return ", ".join(cols)
-
-    @property
-    def export_sql(self) -> str:
-        """The whole layer with its interchange fields and geometry, in code order."""
-        return f"SELECT {self.select_sql} FROM {self.from_sql} ORDER BY {self.id_sql}"  # noqa: S608
 
 
 _STATUSES = tuple(c for c, _, _ in BLOCK_STATUSES)
@@ -225,7 +212,7 @@ ENTERPRISES = Layer(
         Field("tax", "税收(元)", "float", expr="e.tax::float8"),
         Field("output", "产值(元)", "float", min=0, expr="e.output::float8"),
         Field("energy_tce", "能耗(吨标准煤)", "float", min=0, expr="e.energy_tce::float8"),
-        Field("class", "亩均效益分类", choices=("A", "B", "C", "D"), expr='e."class"'),
+        Field("class", "亩均效益分类", choices=ENTERPRISE_CLASSES, expr='e."class"'),
         Field("class_year", "分类年度", "int", min=1990, max=2100, expr="e.class_year::int"),
     ),
     "enterprises e LEFT JOIN parcels p ON p.id = e.parcel_id LEFT JOIN blocks b ON b.id = p.block_id "

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from app.errors import Conflict
+from app.programme import sample as programme_sample
 from app.settings import get_settings
 
 TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
@@ -34,8 +35,12 @@ def _rows(df: pd.DataFrame, srid: int) -> list[tuple[Any, ...]]:
 
 
 def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
-         progress: Progress | None = None) -> dict[str, int]:
-    """Generate the sample for (scale, seed) and COPY it in; returns the row count per table."""
+         progress: Progress | None = None,
+         on_loaded: Callable[[Connection, dict[str, int]], None] | None = None) -> dict[str, int]:
+    """Generate the sample for (scale, seed) and COPY it in; returns the row count per table.
+
+    ``on_loaded`` runs in the loading transaction once the rows are in (the CLI writes its audit row there).
+    """
     from geodata.sample import generate
 
     srid = get_settings().srid
@@ -43,7 +48,8 @@ def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         if replace:
-            conn.execute(text("TRUNCATE towns, blocks, parcels, buildings, enterprises RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE towns, blocks, parcels, buildings, enterprises, joint_developments "
+                              "RESTART IDENTITY CASCADE"))
         elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM towns)")).scalar_one():
             raise Conflict("the database already holds data; use --replace to reload the sample")
         raw = conn.connection.driver_connection
@@ -64,6 +70,10 @@ def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
                 cur.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), COALESCE(max(id), 0) + 1, false) "
                                     "FROM {}").format(sql.Literal(table), sql.Identifier(table)))
                 counts[table] = len(rows)
+        # The programme's synthetic step history and firm baseline years, so progress and deadlines have data.
+        counts["block_history"] = programme_sample.seed(conn)["history_rows"]
+        if on_loaded is not None:
+            on_loaded(conn, counts)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
     return counts

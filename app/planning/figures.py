@@ -271,4 +271,3 @@ def parcel_figures(parcel: ParcelInput, rules: PlanningRules) -> Figures:
 
 FIGURE_FIELDS = tuple(f.name for f in fields(Figures))
 PARCEL_FIELDS = tuple(f.name for f in fields(ParcelFigures))
-BUILDING_FIELDS = tuple(f.name for f in fields(BuildingFigures))

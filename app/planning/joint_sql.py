@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, InvalidParameter, NotFound, RenewalError
+from app.errors import Conflict, InvalidParameter, NotConnected, NotFound
 from app.planning import joint
 from app.planning.config import PlanningRules
 from app.planning.formulas import far, mu_from_m2
@@ -26,12 +26,6 @@ from app.planning.metrics import parcel_figures
 
 MIN_SHARED_TOLERANCES = 4.0  # a shared boundary must be ≥ 4 × tolerance long (2 m at the default 0.5 m)
 ACQUISITION_LINE_MU = 200.0  # DOMAIN.md §1 [plan]: ≥ 200 亩 goes to 一事一议
-
-
-class NotConnected(RenewalError):
-    """The parcels do not form one connected piece."""
-
-    status, code = 422, "NotConnected"
 
 
 PARCELS = text("""
@@ -116,6 +110,7 @@ class Proposal:
     tolerance_m: float = 0.5
     valuation_date: dt.date = field(default_factory=dt.date.today)
     planned_floor_area_m2: float | None = None
+    rate_given: bool = False  # the rate came from the request, not the configured default
 
 
 def _check_members(proposal: Proposal, owners: dict[str, str]) -> None:
@@ -168,7 +163,7 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     if merged.parts != 1:
         raise NotConnected(f"parcels: the merged outline has {merged.parts} parts", field="parcels")
 
-    figures = {f.parcel_code: f for f in (parcel_figures(conn, rules, "parcel", c)[0] for c in codes)}
+    figures = {f.parcel_code: f for f in parcel_figures(conn, rules, "parcels", codes=codes)}
     land_m2 = sum(rows[c].land_area_m2 for c in codes)
     counted_m2 = sum(figures[c].far_floor_area_m2 for c in codes)
     needed_m2 = rules.far_min * land_m2
@@ -182,6 +177,9 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
         missing = next(t.code for t in terms if t.term_end is None)
         raise InvalidParameter(f"parcels: {missing} has no term end (土地使用权终止日期)", field="parcels")
     term_end = joint.merged_term_end(terms)
+    if term_end <= proposal.valuation_date:
+        raise InvalidParameter(f"valuation_date: every term has ended by {proposal.valuation_date.isoformat()} "
+                               f"(the longest ends {term_end.isoformat()})", field="valuation_date")
     top_ups = (joint.top_ups(terms, proposal.valuation_date, proposal.p50_yuan_per_mu, proposal.rate)
                if proposal.p50_yuan_per_mu is not None else [])
     land_mu = mu_from_m2(land_m2)
@@ -205,7 +203,8 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
         "term_end": term_end.isoformat(),
         "valuation_date": proposal.valuation_date.isoformat(),
         "rate": proposal.rate,
-        "rate_source": "DOMAIN.md §6 土地还原率, 6% [assumed] until the bureau gives Cixi's value",
+        "rate_source": "given" if proposal.rate_given else
+                       "DOMAIN.md §6 土地还原率, default 6% [assumed] until the bureau gives Cixi's value",
         "p50_yuan_per_mu": proposal.p50_yuan_per_mu,
         "top_ups": [asdict(t) for t in top_ups],
         "top_up_total_yuan": sum(t.top_up_yuan for t in top_ups) if proposal.p50_yuan_per_mu is not None else None,

@@ -145,11 +145,13 @@ def _objects(conn: Connection, statement: TextClause, params: dict[str, Any], ma
 
 
 def parcel_figures(conn: Connection, rules: PlanningRules, scope: str = "city",
-                   code: str | None = None) -> list[ParcelFigures]:
-    """All figures of every parcel in a scope (``city``, ``town``, ``block``, ``parcel``), in one statement."""
+                   code: str | None = None, codes: list[str] | None = None) -> list[ParcelFigures]:
+    """All figures of every parcel in a scope (``city``, ``town``, ``block``, ``parcel`` by ``code``, or
+    ``parcels`` listed in ``codes``), in one statement."""
     if scope not in sql.PARCEL_SCOPES:
         raise InvalidParameter(f"unknown scope {scope!r}; scopes: {', '.join(sql.PARCEL_SCOPES)}", field="scope")
-    return _objects(conn, sql.PARCEL_FIGURES[scope], sql_params(rules, code=code), ParcelFigures)
+    return _objects(conn, sql.PARCEL_FIGURES[scope], sql_params(rules, code=code, codes=codes or []),
+                    ParcelFigures)
 
 
 def _building_codes(buildings: list[BuildingFigures], rules: PlanningRules) -> BuildingCodes:

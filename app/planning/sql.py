@@ -24,6 +24,7 @@ PARCEL_SCOPES = {
     "town": "t.code = :code",
     "block": "bl.code = :code",
     "parcel": "p.code = :code",
+    "parcels": "p.code = ANY(:codes)",  # a chosen set, e.g. the parcels of a joint development
 }
 AREA_SCOPES = ("city", "town", "block")
 _BUILDINGS_IN_SCOPE = ("b.parcel_id IN (SELECT p.id FROM parcels p JOIN blocks bl ON bl.id = p.block_id "

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.planning.config import PlanningRules, get_rules
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql
+from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 """Media type of a Mapbox Vector Tile."""
@@ -61,7 +61,7 @@ PARCELS_SQL = f"""
 WITH {_ENVELOPE}
 SELECT ST_AsMVT(t, 'parcels', {EXTENT}, 'geom', 'id') FROM (
     SELECT p.id, p.code, b.code AS block, round(f.far::numeric, 2)::float8 AS far,
-           COALESCE(f.far >= {far_floor_sql("fe", far_min="$5")}, true) AS pass,
+           COALESCE(NOT {far_short_sql("f.far", "1", far_floor_sql("fe", far_min="$5"))}, true) AS pass,
            ST_AsMVTGeom(ST_Transform(p.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
     FROM parcels p JOIN blocks b ON b.id = p.block_id
     LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
@@ -121,7 +121,7 @@ MAX_ZOOM = 20
 TILE_LAYERS: dict[str, TileLayer] = {
     layer.name: layer
     for layer in (
-        TileLayer("towns", "镇街", "Towns", TOWNS_SQL, 0, 16,
+        TileLayer("towns", "镇街", "Towns", TOWNS_SQL, 5, 16,  # below z5 the tile box leaves the CRS area
                   {"code": "区划代码 town code", "name": "名称 name"}),
         TileLayer("blocks", "老旧工业区块", "Old industrial blocks", BLOCKS_SQL, 8, MAX_ZOOM,
                   {"code": "区块编号 block code", "name": "区块名称 name", "town": "所属镇街代码 town code",

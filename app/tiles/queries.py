@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql
+from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql
 
 _COUNTED = counted_floor_area_sql("g")
 _FLOOR = far_floor_sql("fe")
@@ -37,7 +37,7 @@ p AS (
 pa AS (
     SELECT count(*) AS parcels, COALESCE(sum(land_m2), 0) AS land_m2, COALESCE(sum(counted_m2), 0) AS counted_m2,
            sum(tax) AS tax, sum(land_m2) FILTER (WHERE tax IS NOT NULL) AS tax_land_m2,
-           count(*) FILTER (WHERE counted_m2 < (SELECT far_min FROM b) * land_m2) AS failing
+           count(*) FILTER (WHERE {far_short_sql("counted_m2", "land_m2", "(SELECT far_min FROM b)")}) AS failing
     FROM p
 ),
 e AS (
@@ -83,7 +83,7 @@ SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.to
        p.far_min, p.far_exemption_reason,
        p.land_m2 AS land_area_m2, p.land_m2 * 15 / 10000 AS land_area_mu,
        g.counted_m2 AS far_floor_area_m2, g.counted_m2 / NULLIF(p.land_m2, 0) AS far,
-       COALESCE(g.counted_m2 >= p.far_min * p.land_m2, true) AS pass,
+       COALESCE(NOT {far_short_sql("g.counted_m2", "p.land_m2", "p.far_min")}, true) AS pass,
        COALESCE(GREATEST(0, p.far_min * p.land_m2 - g.counted_m2), 0) AS shortfall_m2,
        g.buildings, g.illegal_buildings,
        p.tax, p.tax / NULLIF(p.land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
@@ -137,7 +137,7 @@ p AS (
     WHERE view.g IS NULL OR p.geom && view.g
 ),
 pc AS (
-    SELECT * FROM (SELECT *, COALESCE(counted_m2 >= far_min * land_m2, true) AS pass FROM p) q
+    SELECT * FROM (SELECT *, COALESCE(NOT {far_short_sql("counted_m2", "land_m2", "far_min")}, true) AS pass FROM p) q
     WHERE CAST(:compliance AS text) IS NULL OR (:compliance = 'pass') = pass
 )
 SELECT (SELECT count(*) FROM b) AS blocks,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from app.planning.config import PlanningRules, get_rules
+from app.planning.rules import RATIO_TOLERANCE
 
 _PLACEHOLDER = re.compile(r"^(:[a-z_]+|\$[0-9]+)$")
 _ALIASES = {"g", "p", "fe"}
@@ -52,6 +53,15 @@ def far_floor_sql(exemption: str = "fe", *, far_min: str = ":far_min") -> str:
         raise ValueError(f"alias {exemption!r} is not whitelisted")
     _check(far_min)
     return f"CASE WHEN {exemption}.block_id IS NULL THEN CAST({far_min} AS float8) ELSE {exemption}.min_far::float8 END"
+
+
+def far_short_sql(counted: str, land: str, floor: str) -> str:
+    """SQL, true when ``counted`` ÷ ``land`` falls short of ``floor`` (expressions from code, not values).
+
+    The same test as the API's rules (``app.planning.rules``): a ratio within RATIO_TOLERANCE of the floor
+    passes, so a parcel built to exactly 容积率 2.0 is never red on the map while the API says it passes.
+    """
+    return f"({counted} < ({floor} - {RATIO_TOLERANCE!r}) * {land})"
 
 
 def rule_params(rules: PlanningRules | None = None) -> dict[str, object]:

@@ -11,13 +11,34 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-from app.models import BLOCK_STATUSES, BUILDING_USES, RENOVATION_MODES
 from app.settings import get_settings
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The codes and labels as this revision created them (DOMAIN.md §1); later changes need a new revision.
+BLOCK_STATUSES = (
+    ("listed", "已列入", "Listed"),
+    ("surveyed", "已排查", "Surveyed"),
+    ("planned", "方案已批", "Plan approved"),
+    ("in_progress", "实施中", "In progress"),
+    ("accepted", "已验收", "Accepted"),
+)
+RENOVATION_MODES = (
+    ("demolition", "全部拆除式改造", "Full demolition and rebuilding"),
+    ("sorting", "梳理式改造", "Sorting and upgrading"),
+    ("management", "管理提升式改造", "Management improvement"),
+)
+BUILDING_USES = (
+    ("production", "生产", "Production"),
+    ("warehouse", "仓储", "Warehouse"),
+    ("office", "办公", "Office"),
+    ("dormitory", "宿舍", "Dormitory"),
+    ("canteen", "食堂", "Canteen"),
+    ("other", "其他", "Other"),
+)
 
 
 def _geom() -> sa.Column:

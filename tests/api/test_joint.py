@@ -14,6 +14,9 @@ from sqlalchemy import text
 
 from app.api import create_app
 from app.db.engine import make_engine
+from app.errors import InvalidParameter
+from app.io import importer
+from tests.conftest import login_as
 
 X0, Y0 = 620_000.0, 3_340_000.0
 
@@ -84,7 +87,7 @@ def jd_url(databases, base_settings):
 @pytest.fixture(scope="module")
 def client(jd_url, base_settings):
     with TestClient(create_app(base_settings.model_copy(update={"database_url": jd_url}))) as c:
-        yield c
+        yield login_as(c, "admin")  # saving needs a reviewer or an admin (issue 8)
 
 
 def body(parcels, members, **extra):
@@ -153,6 +156,11 @@ def test_collection_in_ogc_api_and_exports(client, tmp_path):
     assert feature["properties"]["parcels"] == "OGC-A,OGC-B"
     assert feature["properties"]["area_mu"] == pytest.approx(30)  # 20 000 m² × 15 / 10 000
     assert feature["properties"]["term_end"] == "2055-01-01"
+    one = client.get(f"/ogc/collections/joint_developments/items/{saved['id']}")
+    assert one.status_code == 200, one.text
+    assert one.json()["properties"]["name"] == "环湾联合体"
+    for bad in ("abc", "99999999999", "424242"):
+        assert client.get(f"/ogc/collections/joint_developments/items/{bad}").status_code == 404
     assert feature["properties"]["town_code"] == "330282113"
     resp = client.get("/api/export", params={"layer": "joint_developments", "format": "gpkg"})
     assert resp.status_code == 200, resp.text
@@ -164,13 +172,15 @@ def test_collection_in_ogc_api_and_exports(client, tmp_path):
     assert row.geometry.area == pytest.approx(20_000, abs=0.01)  # storage CRS, m²
 
 
-def test_joint_developments_are_not_imported(client, tmp_path):
+def test_joint_developments_are_not_imported(jd_url, base_settings, tmp_path):
     path = tmp_path / "jd.geojson"
     path.write_text('{"type":"FeatureCollection","features":[]}')
-    resp = client.post("/api/import", data={"layer": "joint_developments"},
-                       files={"file": ("jd.geojson", path.read_bytes(), "application/geo+json")})
-    assert resp.status_code == 400
-    assert resp.json()["detail"] == "joint_developments are made by the service, not imported"
+    engine = make_engine(base_settings, jd_url)
+    try:
+        with pytest.raises(InvalidParameter, match="joint_developments are made by the service, not imported"):
+            importer.import_file(engine, path, "joint_developments")
+    finally:
+        engine.dispose()
 
 
 def test_narrow_gap_is_merged_without_sliver(client):
@@ -221,6 +231,8 @@ def test_two_hundred_mu_line(client):
     (body(["GAP-A", "GAP-B"], [("甲公司", 40), ("乙公司", 40), ("戊公司", 20)]), 400,
      "members: '戊公司' holds none of the parcels"),
     (body(["GAP-A", "GAP-B"], [("甲公司", 100)]), 400, "parcels: the holder of GAP-B ('乙公司') is not a member"),
+    ({**body(["GAP-A", "GAP-B"], [("甲公司", 50), ("乙公司", 50)]), "valuation_date": "2051-01-01"}, 400,
+     "valuation_date: every term has ended by 2051-01-01 (the longest ends 2050-01-01)"),
 ])
 def test_errors(client, payload, status, detail):
     resp = client.post("/api/joint-developments/preview", json=payload)

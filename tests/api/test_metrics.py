@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from app.api import create_app
 from app.db.engine import make_engine
 from app.planning.config import PlanningRules, get_rules
+from tests.conftest import login_as
 from tests.planning import cases
 
 P = cases.P
@@ -23,7 +24,7 @@ def api(databases, base_settings, tmp_path_factory):
     engine.dispose()
     app = create_app(base_settings.model_copy(update={"database_url": url}))
     with TestClient(app) as client:
-        yield client
+        yield login_as(client, "viewer")  # tax figures are for logged-in readers (issue 8)
 
 
 def rule(body, rule_id):

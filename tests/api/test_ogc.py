@@ -307,3 +307,12 @@ def test_ogrinfo_pages_through_next_links(server, sample_engine, collection, pag
     codes = re.findall(r"^  code \(String\) = (\S+)$", out.stdout, re.M)
     assert len(codes) == len(set(codes)) == table_counts(sample_engine)[collection]
     assert len(codes) > 2 * page  # several pages
+
+
+def test_deeply_nested_filter_is_refused_not_crashed(ogc):
+    deep = "(" * 400 + "status = 'planned'" + ")" * 400
+    r = ogc.get("/ogc/collections/blocks/items", params={"filter": deep})
+    assert r.status_code == 400
+    assert r.json()["detail"].startswith("filter: nested deeper than 50 levels")
+    r = ogc.get("/ogc/collections/blocks/items", params={"filter": "NOT " * 300 + "status = 'planned'"})
+    assert r.status_code == 400

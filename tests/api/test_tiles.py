@@ -22,6 +22,7 @@ from app.db.engine import make_engine
 from app.io import sample_load
 from app.planning import formulas
 from app.settings import Settings
+from tests.conftest import login_as
 
 MARGIN = 64 / 4096
 
@@ -47,7 +48,7 @@ def db(sample_settings) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def api(sample_settings) -> Iterator[TestClient]:
     with TestClient(create_app(sample_settings)) as c:
-        yield c
+        yield login_as(c, "viewer")  # the cards' tax figures are for logged-in readers (issue 8)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -99,7 +100,7 @@ def twin_far(db: Engine) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------- TileJSON
 
 
-@pytest.mark.parametrize(("layer", "minzoom"), [("towns", 0), ("blocks", 8), ("parcels", 13), ("buildings", 15)])
+@pytest.mark.parametrize(("layer", "minzoom"), [("towns", 5), ("blocks", 8), ("parcels", 13), ("buildings", 15)])
 def test_tilejson(api, layer, minzoom):
     resp = api.get(f"/tiles/{layer}.json")
     assert resp.status_code == 200

@@ -14,6 +14,7 @@ from app.db.engine import make_engine
 from app.io import importer
 from app.settings import Settings
 from tests import handmade
+from tests.conftest import login_as
 
 TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
 
@@ -60,7 +61,7 @@ def api(loaded, base_settings) -> Iterator[tuple[TestClient, Engine]]:
     """The API on its own database holding the hand-made layers (tests may change it)."""
     settings: Settings = base_settings.model_copy(update={"database_url": loaded.url.render_as_string(False)})
     with TestClient(create_app(settings)) as client:
-        yield client, loaded
+        yield login_as(client, "admin"), loaded  # imports need an editor or admin, exports a login (issue 8)
 
 
 @pytest.fixture()

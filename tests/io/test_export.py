@@ -246,3 +246,15 @@ def test_http_export_streams_a_file(api):
     r = client.get("/api/export", params={"layer": "parcels", "town": "330282999"})
     assert r.status_code == 404 and r.json() == {"code": "NotFound", "detail": "no town with code '330282999'",
                                                  "field": "town"}
+
+
+def test_codes_never_reach_the_file_system(api, tmp_path):
+    """A block code with path separators only changes the download name (sanitised), never where files go."""
+    client, engine = api
+    evil = "QK/../../../../tmp/evil"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE blocks SET code = :c WHERE code = 'QK107-001'"), {"c": evil})
+    r = client.get("/api/export", params={"layer": "buildings", "format": "gpkg", "block": evil})
+    assert r.status_code == 200, r.text
+    assert 'filename="buildings_QK_.._.._.._.._tmp_evil.gpkg"' in r.headers["content-disposition"]
+    assert not Path("/tmp/evil.gpkg").exists()

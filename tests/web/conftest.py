@@ -119,14 +119,17 @@ class Recorder:
 
 
 def open_map(browser: Browser, url: str, width: int = 1366, height: int = 800,
-             lang: str | None = None) -> tuple[Page, Recorder]:
-    """A fresh page on the map, waited until its first paint; with what it records."""
+             lang: str | None = None, token: str | None = None) -> tuple[Page, Recorder]:
+    """A fresh page on the map, waited until its first paint; with what it records. ``token``: logged in with
+    it (web/auth.js sends it), so that money figures show (issue 8)."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
     rec = Recorder()
     rec.attach(page)
     if lang:
         page.add_init_script(f"localStorage.setItem('renewal.lang', '{lang}')")
+    if token:
+        page.add_init_script(f"sessionStorage.setItem('renewal.token', '{token}')")
     page.goto(url + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=30000)
     return page, rec

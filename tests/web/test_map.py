@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
 
+from tests.conftest import bearer, create_user
 from tests.web.conftest import LiveServer, open_map
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -81,9 +82,11 @@ def test_page_loads_cleanly_draws_tiles_and_stays_on_its_origin(browser, live_se
         page.context.close()
 
 
-def test_click_on_a_block_opens_its_card(browser, live_server, web_db):
+def test_click_on_a_block_opens_its_card(browser, live_server, web_db, web_settings):
     block = block_rows(web_db)[0]
-    page, rec = open_map(browser, live_server.url)
+    create_user(web_db, "test-viewer", "viewer")  # tax figures need a login (issue 8)
+    token = bearer(web_settings, "viewer")["Authorization"].removeprefix("Bearer ")
+    page, rec = open_map(browser, live_server.url, token=token)
     try:
         go(page, block.lat, block.lon, 13)
         x, y = point_on_page(page, block.lat, block.lon)

@@ -47,6 +47,8 @@ _SPATIAL = {
 }
 _TEMPORAL = {"T_BEFORE": "<", "T_AFTER": ">", "T_INTERSECTS": "=", "T_EQUALS": "="}
 _COMPARE = {"=", "<>", "<", ">", "<=", ">="}
+MAX_DEPTH = 50  # parentheses and NOTs nested deeper than this are refused (no recursion blow-up)
+MAX_LENGTH = 20000  # characters of a filter
 _WKT_TYPES = {"POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON",
               "GEOMETRYCOLLECTION"}
 GEOMETRY_NAMES = ("geometry", "geom")
@@ -106,6 +108,7 @@ class _Parser:
         self.srid = storage_srid
         self.prefix = prefix
         self.params: dict[str, Any] = {}
+        self.depth = 0
 
     # --- token helpers -------------------------------------------------------------------------
     def _peek(self, offset: int = 0) -> Token | None:
@@ -162,9 +165,18 @@ class _Parser:
             parts.append(self._not())
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
+    def _nest(self) -> None:
+        """Count one more level of nesting; refuse filters nested deeper than ``MAX_DEPTH``."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self._fail(f"nested deeper than {MAX_DEPTH} levels")
+
     def _not(self) -> str:
         if self._accept_word("NOT"):
-            return f"(NOT {self._not()})"
+            self._nest()
+            inner = self._not()
+            self.depth -= 1
+            return f"(NOT {inner})"
         return self._primary()
 
     def _primary(self) -> str:
@@ -173,8 +185,10 @@ class _Parser:
             raise self._fail("expected a condition")
         if tok.text == "(":
             self.i += 1
+            self._nest()
             inner = self._or()
             self._expect(")")
+            self.depth -= 1
             return f"({inner})"
         word = self._word()
         nxt = self._peek(1)
@@ -380,8 +394,8 @@ def _date(text: str, word: str, parser: _Parser) -> dt.date | dt.datetime:
 
 def compile_filter(text: str, layer: Layer, crs: OgcCrs, storage_srid: int, prefix: str = "cql") -> Compiled:
     """Compile a CQL2-text ``filter`` for ``layer`` into SQL with bound values named ``prefix<n>``."""
-    if len(text) > 20000:
-        raise InvalidParameter("filter: longer than 20,000 characters", field="filter")
+    if len(text) > MAX_LENGTH:
+        raise InvalidParameter(f"filter: longer than {MAX_LENGTH:,} characters", field="filter")
     parser = _Parser(text, layer, crs, storage_srid, prefix)
     sql = parser.parse()
     return Compiled(sql, parser.params)

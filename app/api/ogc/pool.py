@@ -42,7 +42,7 @@ def _cast(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "bigint"
+        return "bigint" if -(2**63) <= value < 2**63 else "numeric"  # a huge literal compares, never overflows
     if isinstance(value, float):
         return "float8"
     if isinstance(value, (bytes, bytearray, memoryview)):

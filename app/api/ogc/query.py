@@ -240,8 +240,14 @@ async def run_items(pool: FeaturePool, layer: Layer, fields: list[Field], where:
 
 async def run_one(pool: FeaturePool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int
                   ) -> bytes | None:
-    """One feature by its code, or None."""
+    """One feature by its code, or None (also when ``fid`` cannot be a code of the layer, e.g. not a number)."""
+    try:
+        key = convert(layer.field(layer.key), fid, "featureId")
+    except InvalidParameter:
+        return None
+    if isinstance(key, int) and not -(2**31) <= key < 2**31:  # ids are PostgreSQL integers
+        return None
     sql = _ONE_SQL.format(feature=feature_sql(layer, list(layer.fields), out, storage_srid),
                           from_sql=layer.from_sql, id=layer.id_sql)
-    row = await pool.fetchrow(sql, {"fid": fid})
+    row = await pool.fetchrow(sql, {"fid": key})
     return bytes(row[0]) if row is not None else None

@@ -22,6 +22,8 @@ from app.api.ogc import html
 from app.api.ogc import query as q
 from app.api.ogc.pool import FeaturePool
 from app.api.ogc.pool import lifespan as pool_lifespan
+from app.auth.deps import OptionalPrincipal
+from app.auth.redact import visible_layer
 from app.errors import InvalidParameter, NotFound
 from app.io import crs as crsmod
 from app.io.formats import GEOJSON, HTML, JSON, JSON_SCHEMA, OPENAPI_30
@@ -60,6 +62,11 @@ Fmt = Annotated[str | None, Query(description="Response format: json (default) o
 CollectionId = Annotated[str, Path(description="Collection: towns, blocks, parcels, buildings (and others as added).")]
 
 
+def _answers(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route answering 200 in these media types (JSON, or HTML with ``f=html``)."""
+    return {200: {"description": "OK", "content": {m: {} for m in media_types}}}
+
+
 def _base(request: Request) -> str:
     """The absolute URL of ``/ogc`` as the client sees it."""
     return str(request.base_url).rstrip("/") + "/ogc"
@@ -91,7 +98,7 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return link
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", responses=_answers(JSON, HTML))
 @router.get("/", include_in_schema=False)
 def landing(request: Request, f: Fmt = None) -> Response:
     """The landing page: links to the API definition, conformance and collections."""
@@ -114,7 +121,7 @@ def landing(request: Request, f: Fmt = None) -> Response:
     return _json({"title": title, "description": description, "links": links})
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", responses=_answers(JSON, HTML))
 def conformance(request: Request, f: Fmt = None) -> Response:
     """The conformance classes this API implements."""
     if _wants_html(request, f):
@@ -144,7 +151,7 @@ def _nullable_30(node: Any) -> Any:
     return node
 
 
-@router.get("/api", summary="API definition (OpenAPI 3.0) of the OGC API")
+@router.get("/api", summary="API definition (OpenAPI 3.0) of the OGC API", responses=_answers(OPENAPI_30))
 def api_definition(request: Request) -> Response:
     """The OpenAPI 3.0 document of the ``/ogc`` routes."""
     if "doc" not in _openapi_cache:
@@ -179,7 +186,7 @@ def _collection_doc(request: Request, layer: Layer, extent: dict[str, Any], stor
     }
 
 
-@router.get("/collections", summary="Collections")
+@router.get("/collections", summary="Collections", responses=_answers(JSON, HTML))
 def collections(request: Request, conn: ConnectionDep, settings: SettingsDep, f: Fmt = None) -> Response:
     """Every collection with its extent and CRS list."""
     docs = [_collection_doc(request, layer, coll.extent(conn, layer, settings.srid), settings.srid)
@@ -193,7 +200,7 @@ def collections(request: Request, conn: ConnectionDep, settings: SettingsDep, f:
     return _json(body)
 
 
-@router.get("/collections/{cid}", summary="One collection")
+@router.get("/collections/{cid}", summary="One collection", responses=_answers(JSON, HTML))
 def collection(request: Request, conn: ConnectionDep, settings: SettingsDep, cid: CollectionId,
                f: Fmt = None) -> Response:
     """The metadata of one collection."""
@@ -205,10 +212,13 @@ def collection(request: Request, conn: ConnectionDep, settings: SettingsDep, cid
     return _json(doc)
 
 
-@router.get("/collections/{cid}/queryables", summary="Queryable properties (with Chinese titles)")
-def queryables(request: Request, conn: ConnectionDep, cid: CollectionId, f: Fmt = None) -> Response:
-    """The properties a ``filter`` or a property parameter may use, as JSON Schema."""
-    layer = coll.collection_layer(conn, cid)
+@router.get("/collections/{cid}/queryables", summary="Queryable properties (with Chinese titles)",
+            responses=_answers(JSON_SCHEMA, HTML))
+def queryables(request: Request, conn: ConnectionDep, principal: OptionalPrincipal, cid: CollectionId,
+               f: Fmt = None) -> Response:
+    """The properties a ``filter`` or a property parameter may use, as JSON Schema (no money figures for
+    anonymous readers)."""
+    layer = visible_layer(principal, coll.collection_layer(conn, cid))
     doc = coll.queryables(layer, f"{_base(request)}/collections/{cid}/queryables")
     if _wants_html(request, f):
         rows = [[name, p.get("title"), p.get("type", p.get("format"))] for name, p in doc["properties"].items()]
@@ -216,10 +226,10 @@ def queryables(request: Request, conn: ConnectionDep, cid: CollectionId, f: Fmt 
     return _json(doc, JSON_SCHEMA)
 
 
-@router.get("/collections/{cid}/schema", summary="Schema of the features")
-def schema(request: Request, conn: ConnectionDep, cid: CollectionId) -> Response:
+@router.get("/collections/{cid}/schema", summary="Schema of the features", responses=_answers(JSON_SCHEMA))
+def schema(request: Request, conn: ConnectionDep, principal: OptionalPrincipal, cid: CollectionId) -> Response:
     """Every property of the collection's features, as JSON Schema."""
-    layer = coll.collection_layer(conn, cid)
+    layer = visible_layer(principal, coll.collection_layer(conn, cid))
     return _json(coll.queryables(layer, f"{_base(request)}/collections/{cid}/schema"), JSON_SCHEMA)
 
 
@@ -237,9 +247,10 @@ def _content_crs(out: crsmod.OgcCrs) -> dict[str, str]:
 
 
 @router.get("/collections/{cid}/items", summary="Features (GeoJSON); property filters as query parameters",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+            response_class=Response, responses=_answers(GEOJSON, HTML))
 async def items(
     request: Request,
+    principal: OptionalPrincipal,
     cid: CollectionId,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs (CRS84 degrees by default; "
                                                   "EPSG:4326/4490 in latitude, longitude order).")] = None,
@@ -247,7 +258,8 @@ async def items(
     limit: Annotated[int, Query(ge=1, description=f"Features per page (default {q.DEFAULT_LIMIT}; larger values "
                                                    f"are served as {q.MAX_LIMIT}).",
                                 json_schema_extra={"maximum": q.MAX_LIMIT})] = q.DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Features to skip (paging; next links set it).")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Features to skip (paging; next links set it).")
+                      ] = 0,
     crs: Annotated[str | None, Query(description="CRS URI of the response geometry (default CRS84).")] = None,
     datetime: Annotated[str | None, Query(description="Instant or interval (RFC 3339, '..' open): parcels by "
                                                       "term_end, blocks by plan_year; ignored elsewhere.")] = None,
@@ -260,9 +272,10 @@ async def items(
                           ] = None,
     f: Fmt = None,
 ) -> Response:
-    """A page of features with numberMatched, numberReturned and next/prev links."""
+    """A page of features with numberMatched, numberReturned and next/prev links (parcels without invest,
+    output and tax for anonymous readers: neither shown nor usable in filters and sorting)."""
     pool: FeaturePool = request.app.state.ogc_pool
-    layer = await _layer(pool, cid)
+    layer = visible_layer(principal, await _layer(pool, cid))
     srid = request.app.state.settings.srid
     prop_filters: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
@@ -325,15 +338,15 @@ async def items(
 
 
 @router.get("/collections/{cid}/items/{fid}", summary="One feature by its code",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-async def item(request: Request, cid: CollectionId,
+            response_class=Response, responses=_answers(GEOJSON, HTML))
+async def item(request: Request, principal: OptionalPrincipal, cid: CollectionId,
                fid: Annotated[str, Path(description="The feature's code (e.g. a 宗地编号).")],
                crs: Annotated[str | None, Query(description="CRS URI of the response geometry (default CRS84).")
                               ] = None,
                f: Fmt = None) -> Response:
     """One feature with links to its collection."""
     pool: FeaturePool = request.app.state.ogc_pool
-    layer = await _layer(pool, cid)
+    layer = visible_layer(principal, await _layer(pool, cid))
     srid = request.app.state.settings.srid
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
     feature = await q.run_one(pool, layer, fid, out, srid)
