@@ -86,6 +86,16 @@ SELECT ST_AsMVT(t, 'buildings', {EXTENT}, 'geom', 'id') FROM (
 ) t
 """  # noqa: S608 (only module constants are interpolated)
 
+JOINT_SQL = f"""
+WITH {_ENVELOPE}
+SELECT ST_AsMVT(t, 'joint_developments', {EXTENT}, 'geom', 'id') FROM (
+    SELECT j.id, j.name, j.status, round((j.land_area_m2 * 15 / 10000)::numeric, 2)::float8 AS area_mu,
+           ST_AsMVTGeom(ST_Transform(j.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
+    FROM joint_developments j, env
+    WHERE j.geom && env.native
+) t
+"""  # noqa: S608 (only module constants are interpolated)
+
 
 def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
     """Layers whose statement binds nothing beyond z, x, y and the SRID."""
@@ -135,5 +145,8 @@ TILE_LAYERS: dict[str, TileLayer] = {
         TileLayer("buildings", "建筑物", "Buildings", BUILDINGS_SQL, 15, MAX_ZOOM,
                   {"floors": "层数 storeys", "use": "用途 production|warehouse|office|dormitory|canteen|other",
                    "illegal": "违法建筑 illegal building (true/false)"}),
+        TileLayer("joint_developments", "联合开发项目", "Joint developments", JOINT_SQL, 10, MAX_ZOOM,
+                  {"name": "项目名称 name", "status": "状态 active|cancelled",
+                   "area_mu": "合并用地面积 merged land area, 亩 (m² × 15 / 10000)"}),
     )
 }

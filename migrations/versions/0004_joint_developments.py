@@ -59,6 +59,9 @@ def upgrade() -> None:
         sa.CheckConstraint("share_pct > 0 AND share_pct <= 100", name="jd_members_share_range"),
         sa.UniqueConstraint("jd_id", "owner", name="jd_members_owner_once"),
     )
+    # The vector-tile cache (0003) drops its tiles when a project is saved or changed.
+    op.execute("CREATE TRIGGER joint_developments_data_version BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+               "ON joint_developments FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()")
 
 
 def downgrade() -> None:

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 
+import mapbox_vector_tile
 import pyogrio
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -16,6 +18,7 @@ from app.api import create_app
 from app.db.engine import make_engine
 from app.errors import InvalidParameter
 from app.io import importer
+from tests.api.test_tiles import tile_of
 from tests.conftest import login_as
 
 X0, Y0 = 620_000.0, 3_340_000.0
@@ -161,6 +164,12 @@ def test_collection_in_ogc_api_and_exports(client, tmp_path):
     assert one.json()["properties"]["name"] == "环湾联合体"
     for bad in ("abc", "99999999999", "424242"):
         assert client.get(f"/ogc/collections/joint_developments/items/{bad}").status_code == 404
+    lon, lat = shapely.geometry.shape(one.json()["geometry"]).centroid.coords[0]
+    x, y = tile_of(lon, lat, 15)
+    tile = client.get(f"/tiles/joint_developments/15/{x}/{y}.mvt")
+    assert tile.status_code == 200, tile.text
+    names = [f["properties"]["name"] for f in mapbox_vector_tile.decode(tile.content)["joint_developments"]["features"]]
+    assert "环湾联合体" in names
     assert feature["properties"]["town_code"] == "330282113"
     resp = client.get("/api/export", params={"layer": "joint_developments", "format": "gpkg"})
     assert resp.status_code == 200, resp.text

@@ -127,7 +127,8 @@ def test_tilejson_unknown_layer(api):
 
 def test_tile_index(api):
     body = api.get("/tiles").json()
-    assert [layer["id"] for layer in body["layers"]] == ["towns", "blocks", "parcels", "buildings"]
+    assert [layer["id"] for layer in body["layers"]] == [
+        "towns", "blocks", "parcels", "buildings", "joint_developments"]
 
 
 # ---------------------------------------------------------------------------------------------- tiles
