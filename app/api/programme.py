@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 
 from app import audit
 from app.api.deps import ConnectionDep, SettingsDep, get_engine
-from app.auth.deps import BlockEditor, block_editor
+from app.auth.deps import BlockEditor, OptionalPrincipal, block_editor
+from app.auth.redact import for_reader, sees_money
 from app.planning.config import PlanningRules, get_rules
 from app.programme import classification, incentives, lifecycle, plans, progress, reports, tenx
 from app.programme.config import ProgrammeRules, get_programme_rules
@@ -155,18 +156,22 @@ def get_history(conn: ConnectionDep, code: BlockCode) -> list[lifecycle.HistoryE
 # ---------------------------------------------------------------- classes
 @router.get("/api/blocks/{code}/classes", response_model=classification.BlockClasses,
             summary="亩均效益 classes of a block's firms; parcels flagged for exit or upgrade")
-def get_block_classes(conn: ConnectionDep, prules: ProgrammeRulesDep, code: BlockCode) -> classification.BlockClasses:
-    """Published class (default) and indicative class per firm; D → 腾退, C → 提升 (腾退 in demolition blocks)."""
-    return classification.block_classes(conn, code, prules)
+def get_block_classes(conn: ConnectionDep, prules: ProgrammeRulesDep, code: BlockCode, principal: OptionalPrincipal
+                      ) -> classification.BlockClasses:
+    """Published class (default) and indicative class per firm; D → 腾退, C → 提升 (腾退 in demolition blocks).
+
+    Firms' revenue, 亩均税收 and score terms are blank for anonymous readers.
+    """
+    return for_reader(principal, classification.block_classes(conn, code, prules))
 
 
 @router.get("/api/parcels/{code}/classes", response_model=classification.ParcelClasses,
             summary="亩均效益 classes of a parcel's firms")
-def get_parcel_classes(conn: ConnectionDep, prules: ProgrammeRulesDep,
+def get_parcel_classes(conn: ConnectionDep, prules: ProgrammeRulesDep, principal: OptionalPrincipal,
                        code: Annotated[str, Path(description="宗地编号 (parcel code).")]
                        ) -> classification.ParcelClasses:
-    """Each firm's published and indicative class with the score terms; the parcel's worst class and flag."""
-    return classification.parcel_classes(conn, code, prules)
+    """Each firm's published and indicative class with the score terms (logged-in readers); worst class, flag."""
+    return for_reader(principal, classification.parcel_classes(conn, code, prules))
 
 
 # ---------------------------------------------------------------- 十化 checklist
@@ -368,25 +373,29 @@ def _report(body: str, fmt: str, name: str, settings: Any) -> Response:
 @router.get("/api/programme/report.{fmt}", summary="Citywide progress report (HTML or PDF)",
             responses={200: {"content": {reports.HTML_MEDIA_TYPE: {}, reports.PDF_MEDIA_TYPE: {}}}})
 def city_report(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep, settings: SettingsDep,
-                fmt: Annotated[ReportFormat, Path(description="html or pdf.")], as_of: AsOf = None) -> Response:
-    """Progress per town, map, failing-FAR list, overdue blocks, by year and mode."""
-    return _report(reports.city_html(conn, rules, prules, as_of), fmt, "renewal-progress-330282", settings)
+                principal: OptionalPrincipal, fmt: Annotated[ReportFormat, Path(description="html or pdf.")],
+                as_of: AsOf = None) -> Response:
+    """Progress per town, map, failing-FAR list, overdue blocks, by year and mode (tax figures: logged in)."""
+    body = reports.city_html(conn, rules, prules, as_of, money=sees_money(principal))
+    return _report(body, fmt, "renewal-progress-330282", settings)
 
 
 @router.get("/api/programme/towns/{code}/report.{fmt}", summary="A town's progress report (HTML or PDF)",
             responses={200: {"content": {reports.HTML_MEDIA_TYPE: {}, reports.PDF_MEDIA_TYPE: {}}}})
 def town_report(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep, settings: SettingsDep,
-                code: TownCode, fmt: Annotated[ReportFormat, Path(description="html or pdf.")],
-                as_of: AsOf = None) -> Response:
+                principal: OptionalPrincipal, code: TownCode,
+                fmt: Annotated[ReportFormat, Path(description="html or pdf.")], as_of: AsOf = None) -> Response:
     """The town's progress, map (inline SVG), blocks, failing-FAR list, overdue blocks, 十化 summary."""
-    return _report(reports.town_html(conn, code, rules, prules, as_of), fmt, f"renewal-progress-{code}", settings)
+    body = reports.town_html(conn, code, rules, prules, as_of, money=sees_money(principal))
+    return _report(body, fmt, f"renewal-progress-{code}", settings)
 
 
 @router.get("/api/blocks/{code}/dossier.{fmt}", summary="A block's dossier (地块档案), one printable page",
             responses={200: {"content": {reports.HTML_MEDIA_TYPE: {}, reports.PDF_MEDIA_TYPE: {}}}})
 def dossier(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep, settings: SettingsDep,
-            code: BlockCode, fmt: Annotated[ReportFormat, Path(description="html or pdf.")],
-            as_of: AsOf = None) -> Response:
+            principal: OptionalPrincipal, code: BlockCode,
+            fmt: Annotated[ReportFormat, Path(description="html or pdf.")], as_of: AsOf = None) -> Response:
     """Map, parcels and owners, figures, classes, mode, status history, 十化 score, incentives, before/after."""
-    return _report(reports.dossier_html(conn, code, rules, prules, as_of), fmt, f"dossier-{code}", settings)
+    body = reports.dossier_html(conn, code, rules, prules, as_of, money=sees_money(principal))
+    return _report(body, fmt, f"dossier-{code}", settings)
 

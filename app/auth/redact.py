@@ -26,6 +26,8 @@ MONEY_FIELDS = frozenset({
     # planning figures (app.planning.figures)
     "tax_yuan", "output_yuan", "invest_yuan",
     "tax_per_mu", "tax_per_mu_wan", "output_per_mu", "output_per_mu_wan", "invest_per_mu", "invest_per_mu_wan",
+    # programme figures (app.programme: firms' classes, plans' before/after, reports)
+    "revenue_yuan", "tax_per_mu_wan_before", "tax_per_mu_wan_after", "renovated_tax_per_mu_wan",
 })
 """Field names whose values are enterprise money figures: shown to logged-in roles only."""
 MONEY_RULES = frozenset({"old_block", "target_tax_per_mu"})
@@ -65,11 +67,20 @@ def _redact(value: Any) -> Any:
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(value):
             current = getattr(value, f.name)
+            if f.name == "score_terms":  # a firm's measured indicators (亩均税收, 亩均产值...) and their points
+                changes[f.name] = []
+                continue
             changes[f.name] = None if f.name in MONEY_FIELDS else _redact(current)
         if _rule_result(value):
             changes.update(_RULE_HIDDEN)
         return dataclasses.replace(value, **changes)
     return value
+
+
+def redact_money(value: T) -> T:
+    """``value`` with every money figure blank (None) and firms' score terms dropped (they show indicators)."""
+    redacted: T = _redact(value)
+    return redacted
 
 
 def for_reader(principal: Principal | None, value: T) -> T:

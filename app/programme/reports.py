@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from sqlalchemy import Connection, text
 
+from app.auth.redact import redact_money
 from app.errors import NotFound, RenewalError
 from app.planning import metrics
 from app.planning.config import PlanningRules
@@ -162,21 +163,29 @@ def dossier_context(conn: Connection, code: str, rules: PlanningRules, prules: P
                                         max_height_mm=72)}
 
 
+def _shown(context: dict[str, Any], money: bool) -> dict[str, Any]:
+    """The context as the reader may see it: tax, output and revenue figures blank unless ``money``."""
+    return context if money else redact_money(context)
+
+
 def town_html(conn: Connection, town: str, rules: PlanningRules, prules: ProgrammeRules,
-              as_of: dt.date | None = None) -> str:
-    """The town report as self-contained HTML."""
-    return render("progress.html", **town_context(conn, town, rules, prules, as_of or dt.date.today()))
+              as_of: dt.date | None = None, *, money: bool = True) -> str:
+    """The town report as self-contained HTML (money figures blank for anonymous readers)."""
+    context = town_context(conn, town, rules, prules, as_of or dt.date.today())
+    return render("progress.html", **_shown(context, money))
 
 
-def city_html(conn: Connection, rules: PlanningRules, prules: ProgrammeRules, as_of: dt.date | None = None) -> str:
-    """The citywide report as self-contained HTML."""
-    return render("progress.html", **city_context(conn, rules, prules, as_of or dt.date.today()))
+def city_html(conn: Connection, rules: PlanningRules, prules: ProgrammeRules, as_of: dt.date | None = None,
+              *, money: bool = True) -> str:
+    """The citywide report as self-contained HTML (money figures blank for anonymous readers)."""
+    return render("progress.html", **_shown(city_context(conn, rules, prules, as_of or dt.date.today()), money))
 
 
 def dossier_html(conn: Connection, code: str, rules: PlanningRules, prules: ProgrammeRules,
-                 as_of: dt.date | None = None) -> str:
-    """The block dossier (地块档案) as self-contained HTML, one A4 page."""
-    return render("dossier.html", **dossier_context(conn, code, rules, prules, as_of or dt.date.today()))
+                 as_of: dt.date | None = None, *, money: bool = True) -> str:
+    """The block dossier (地块档案) as self-contained HTML, one A4 page (money blank for anonymous readers)."""
+    context = dossier_context(conn, code, rules, prules, as_of or dt.date.today())
+    return render("dossier.html", **_shown(context, money))
 
 
 def chromium_path(settings: Settings) -> str:

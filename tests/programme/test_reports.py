@@ -156,3 +156,21 @@ def test_cli_block_commands(env):
     assert audited == ["update", "reopen"]
     overdue = renewal(env, "block", "overdue", "--as-of", "2026-11-27")
     assert overdue.returncode == 1 and "QK113-004" in overdue.stdout
+
+
+def test_money_is_hidden_from_anonymous_readers(site):
+    from fastapi.testclient import TestClient
+
+    from app.api import create_app
+
+    with TestClient(create_app(site.settings)) as anonymous:
+        firm = anonymous.get(f"/api/blocks/{BA}/classes").json()["parcels"][0]["firms"][0]
+        page = anonymous.get(f"/api/blocks/{BA}/dossier.html", params={"as_of": "2026-11-27"}).text
+    assert firm["revenue_yuan"] is None and firm["tax_per_mu_wan"] is None and firm["score_terms"] == []
+    assert firm["class_used"] in ("A", "B", "C", "D")  # the class itself stays public
+    logged_in = site.client.get(f"/api/blocks/{BA}/classes").json()["parcels"][0]["firms"][0]
+    assert logged_in["revenue_yuan"] is not None and logged_in["score_terms"]
+    full = site.client.get(f"/api/blocks/{BA}/dossier.html", params={"as_of": "2026-11-27"}).text
+    # the block's 亩均税收 row: a number for a logged-in reader, a dash for an anonymous one
+    assert "<th>亩均税收</th><td>— 万元/亩" in page
+    assert "<th>亩均税收</th><td>— 万元/亩" not in full
