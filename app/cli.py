@@ -249,7 +249,7 @@ def check(
     from app.planning import report
     from app.planning.config import get_rules
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         report.check_format(format)
         with engine.connect() as conn:
@@ -308,7 +308,7 @@ def joint_create(
             planned_floor_area_m2=planned)
     except ValueError as err:
         _fail(err)
-    engine = make_engine(settings, pool_size=1)
+    engine = make_engine(settings, pool_size=1, statement_timeout_ms=0)
     try:
         with engine.begin() as conn:
             if preview:
@@ -331,7 +331,7 @@ def joint_show(jd_id: Annotated[int, typer.Argument(help="Project id.")]) -> Non
     from app.db.engine import make_engine
     from app.planning import joint_sql
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.connect() as conn:
             print(json.dumps(joint_sql.get(conn, jd_id), ensure_ascii=False, indent=2, default=str))
@@ -349,7 +349,7 @@ def joint_list() -> None:
     from app.db.engine import make_engine
     from app.planning import joint_sql
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.connect() as conn:
             rows = joint_sql.list_all(conn)
@@ -376,7 +376,7 @@ def report_map(
     from app import report_map as rm
     from app.db.engine import make_engine
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         result = rm.town_map(engine, town, out)
         console.print(f"wrote {result.path}: {result.town_name} ({result.town_code}), {result.blocks} blocks")
@@ -521,7 +521,7 @@ def _block_write(code: str, version: int | None, **kwargs: object) -> None:
     from app.db.engine import make_engine
     from app.programme import lifecycle
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.begin() as conn:
             lifecycle.lock_block(conn, code, version)
@@ -552,7 +552,7 @@ def block_show(code: Annotated[str, typer.Argument(help="Block code (区块编�
     from app.db.engine import make_engine
     from app.programme import lifecycle
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.connect() as conn:
             body = {"block": dataclasses.asdict(lifecycle.get_block(conn, code)),
@@ -622,7 +622,7 @@ def block_overdue(
     from app.programme.config import get_programme_rules
 
     day = _as_of(as_of) or dt.date.today()
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.connect() as conn:
             towns = lifecycle.overdue(conn, get_programme_rules(), day, town,  # type: ignore[arg-type]
@@ -676,7 +676,7 @@ def _change_user(username: str, *, role: str | None = None, town: str | None = N
     from app.auth import users
     from app.db.engine import make_engine
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.begin() as conn:
             user = users.update(conn, actor=cli_actor(), username=username, if_match=None, role=role,
@@ -704,7 +704,7 @@ def user_add(
     from app.db.engine import make_engine
 
     password = _new_password(password_stdin)
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.begin() as conn:
             user = users.create(conn, actor=cli_actor(), username=username, password=password, role=role,
@@ -757,7 +757,7 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON on stdo
     from app.auth import users
     from app.db.engine import make_engine
 
-    engine = make_engine(get_settings(), pool_size=1)
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
     try:
         with engine.connect() as conn:
             rows = users.list_all(conn)
