@@ -538,10 +538,10 @@ def _block_write(code: str, version: int | None, **kwargs: object) -> None:
 
 
 def _actor(actor: str | None) -> str:
-    """The actor given, else ``cli:<os user>``."""
+    """``cli:<os user>``, and the person named with ``--actor`` when given (recorded, not trusted alone)."""
     from app.audit import cli_actor
 
-    return actor or cli_actor()
+    return f"{cli_actor()} for {actor}" if actor else cli_actor()
 
 
 @block_cli.command("show")

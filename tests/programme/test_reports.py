@@ -146,6 +146,8 @@ def test_cli_block_commands(env):
     shown = json.loads(renewal(env, "block", "show", BC).stdout)
     assert [h["event"] for h in shown["history"]][-2:] == ["advance", "reopen"]
     assert shown["history"][-1]["actor"].startswith("cli:")
+    accepted_by = shown["history"][-2]["actor"]  # the OS user, and whom they named
+    assert accepted_by.startswith("cli:") and accepted_by.endswith(" for 验收组")
     from sqlalchemy import create_engine, text
 
     engine = create_engine(env["DATABASE_URL"])
