@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from app.errors import RenewalError
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 cli = typer.Typer(help="renewal: old industrial block renovation (老旧工业区块改造提升), Cixi.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,6 +31,20 @@ def _fail(err: Exception) -> None:
     """Print an error and exit non-zero."""
     console.print(f"[red]error:[/red] {err}")
     raise typer.Exit(code=2)
+
+
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """An engine on the configured database for one command (no statement timeout); domain errors exit 2."""
+    from app.db.engine import make_engine
+
+    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
+    try:
+        yield engine
+    except RenewalError as err:
+        _fail(err)
+    finally:
+        engine.dispose()
 
 
 def _progress() -> Progress:
@@ -90,12 +109,10 @@ def sample(
     from sqlalchemy import Connection
 
     from app import audit
-    from app.db.engine import make_engine
     from app.io import sample_load
 
     settings = get_settings()
-    engine = make_engine(settings, pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         if if_empty and not sample_load.is_empty(engine):
             console.print("sample: the database already holds data; nothing loaded")
             return
@@ -117,10 +134,6 @@ def sample(
             counts = sample_load.load(engine, scale=used_scale, seed=used_seed, replace=replace, progress=report,
                                       on_loaded=audited)
         console.print("sample loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @cli.command("import")
@@ -194,11 +207,9 @@ def export(
     geometry: Annotated[str, typer.Option(help="CSV geometry: wkt or none.")] = "wkt",
 ) -> None:
     """Export a layer with its interchange attributes (and planning figures for parcels and blocks)."""
-    from app.db.engine import make_engine
     from app.io import exporter
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with _progress() as bar:
             task = bar.add_task(f"export {layer}", total=None)
 
@@ -213,10 +224,6 @@ def export(
         if len(result.truncated) > 10:
             console.print(f"... {len(result.truncated)} values truncated in all (listed in the zip)")
         console.print(f"exported {result.count:,} {layer} to {out}")
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @cli.command()
@@ -245,20 +252,14 @@ def check(
     limit: Annotated[int, typer.Option(help="Failures listed per rule, worst first; 0 = all.", min=0)] = 20,
 ) -> None:
     """Check the planning rules: parcels (or blocks) failing each, worst first. Exit 1 when any fails."""
-    from app.db.engine import make_engine
     from app.planning import report
     from app.planning.config import get_rules
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         report.check_format(format)
         with engine.connect() as conn:
             pages = report.check(conn, get_rules(), rule, town=town, block=block, limit=limit)
         report.write(pages, format, sys.stdout)
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
     if any(page.total for page in pages):
         raise typer.Exit(code=1)
 
@@ -294,7 +295,6 @@ def joint_create(
     import datetime as dt
 
     from app import audit
-    from app.db.engine import make_engine
     from app.planning import joint_sql
     from app.planning.config import get_rules
 
@@ -308,8 +308,7 @@ def joint_create(
             planned_floor_area_m2=planned)
     except ValueError as err:
         _fail(err)
-    engine = make_engine(settings, pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.begin() as conn:
             if preview:
                 result = joint_sql.with_geojson(conn, joint_sql.evaluate(conn, proposal, get_rules()))
@@ -319,26 +318,16 @@ def joint_create(
                              entity_key=result["id"], before=None,
                              after={k: v for k, v in result.items() if k != "geometry"})
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @joint_cli.command("show")
 def joint_show(jd_id: Annotated[int, typer.Argument(help="Project id.")]) -> None:
     """Print a saved joint development as JSON."""
-    from app.db.engine import make_engine
     from app.planning import joint_sql
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             print(json.dumps(joint_sql.get(conn, jd_id), ensure_ascii=False, indent=2, default=str))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @joint_cli.command("list")
@@ -374,16 +363,10 @@ def report_map(
 ) -> None:
     """Write a folium map of a town's blocks, coloured by programme status, with their figures."""
     from app import report_map as rm
-    from app.db.engine import make_engine
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         result = rm.town_map(engine, town, out)
         console.print(f"wrote {result.path}: {result.town_name} ({result.town_code}), {result.blocks} blocks")
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 def _write_report(page: str, out: Path) -> None:
@@ -418,24 +401,18 @@ def report_progress(
     """Progress against the 2026 targets, citywide and per town (or the citywide report with --out)."""
     import dataclasses
 
-    from app.db.engine import make_engine
     from app.planning.config import get_rules
     from app.programme import progress, reports
     from app.programme.config import get_programme_rules
 
     day = _as_of(as_of)
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             if out is not None:
                 _write_report(reports.city_html(conn, get_rules(), get_programme_rules(), day), out)  # type: ignore[arg-type]
                 console.print(f"wrote {out}")
                 return
             found = progress.progress(conn, get_rules(), get_programme_rules(), day)  # type: ignore[arg-type]
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
     if format == "json":
         print(json.dumps(dataclasses.asdict(found), ensure_ascii=False, indent=2, default=str))
         return
@@ -466,21 +443,15 @@ def report_town(
     as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
 ) -> None:
     """A town's progress report: targets, map, blocks, failing-FAR list, overdue blocks, 十化 summary."""
-    from app.db.engine import make_engine
     from app.planning.config import get_rules
     from app.programme import reports
     from app.programme.config import get_programme_rules
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             page = reports.town_html(conn, town, get_rules(), get_programme_rules(), _as_of(as_of))  # type: ignore[arg-type]
         _write_report(page, out)
         console.print(f"wrote {out}")
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @report_cli.command("dossier")
@@ -490,21 +461,15 @@ def report_dossier(
     as_of: Annotated[str | None, typer.Option(help=_AS_OF)] = None,
 ) -> None:
     """A block's dossier (地块档案): map, parcels, owners, figures, classes, history, 十化, incentives."""
-    from app.db.engine import make_engine
     from app.planning.config import get_rules
     from app.programme import reports
     from app.programme.config import get_programme_rules
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             page = reports.dossier_html(conn, block, get_rules(), get_programme_rules(), _as_of(as_of))  # type: ignore[arg-type]
         _write_report(page, out)
         console.print(f"wrote {out}")
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 block_cli = typer.Typer(help="Blocks in the programme: status changes (one step at a time), history, deadlines.",
@@ -518,11 +483,9 @@ def _block_write(code: str, version: int | None, **kwargs: object) -> None:
     import dataclasses
 
     from app import audit
-    from app.db.engine import make_engine
     from app.programme import lifecycle
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.begin() as conn:
             lifecycle.lock_block(conn, code, version)
             before = lifecycle.get_block(conn, code)
@@ -531,10 +494,6 @@ def _block_write(code: str, version: int | None, **kwargs: object) -> None:
                          entity="block", entity_key=code, before=dataclasses.asdict(before),
                          after=dataclasses.asdict(record))
         print(json.dumps(dataclasses.asdict(record), ensure_ascii=False, indent=2, default=str))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 def _actor(actor: str | None) -> str:
@@ -549,19 +508,13 @@ def block_show(code: Annotated[str, typer.Argument(help="Block code (区块编�
     """Print a block's programme attributes and its history as JSON."""
     import dataclasses
 
-    from app.db.engine import make_engine
     from app.programme import lifecycle
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             body = {"block": dataclasses.asdict(lifecycle.get_block(conn, code)),
                     "history": [dataclasses.asdict(h) for h in lifecycle.history(conn, code)]}
         print(json.dumps(body, ensure_ascii=False, indent=2, default=str))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @block_cli.command("status")
@@ -616,21 +569,15 @@ def block_overdue(
     """List blocks that missed a programme deadline, per town. Exit 1 when any did."""
     import datetime as dt
 
-    from app.db.engine import make_engine
     from app.planning.config import get_rules
     from app.programme import lifecycle
     from app.programme.config import get_programme_rules
 
     day = _as_of(as_of) or dt.date.today()
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.connect() as conn:
             towns = lifecycle.overdue(conn, get_programme_rules(), day, town,  # type: ignore[arg-type]
                                       tuple(get_rules().target_statuses))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
     for t in towns:
         print(f"{t.town_name} {t.town_code}: {len(t.blocks)} overdue")
         for b in t.blocks:
@@ -674,20 +621,14 @@ def _change_user(username: str, *, role: str | None = None, town: str | None = N
     """Apply a change to an account (audited as cli:<os user>) and say what it is now."""
     from app.audit import cli_actor
     from app.auth import users
-    from app.db.engine import make_engine
 
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.begin() as conn:
             user = users.update(conn, actor=cli_actor(), username=username, if_match=None, role=role,
                                 town_code=town if town is not None else users.KEEP, disabled=disabled,
                                 password=password)
         town = f" of town {user.town_code}" if user.town_code else ""
         console.print(f"{user.username}: {user.role}{town}{', disabled' if user.disabled else ''} (v{user.version})")
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @user_cli.command("add")
@@ -701,19 +642,13 @@ def user_add(
     """Add an account; the password is asked twice (or read with --password-stdin) and hashed with argon2id."""
     from app.audit import cli_actor
     from app.auth import users
-    from app.db.engine import make_engine
 
     password = _new_password(password_stdin)
-    engine = make_engine(get_settings(), pool_size=1, statement_timeout_ms=0)
-    try:
+    with _database() as engine:
         with engine.begin() as conn:
             user = users.create(conn, actor=cli_actor(), username=username, password=password, role=role,
                                 town_code=town)
         console.print(f"added {user.username}: {user.role}" + (f" of town {user.town_code}" if user.town_code else ""))
-    except RenewalError as err:
-        _fail(err)
-    finally:
-        engine.dispose()
 
 
 @user_cli.command("disable")

@@ -35,11 +35,12 @@ def database_away(settings: Settings, base: Settings) -> Iterator[tuple[Settings
                                                                            Callable[[], None]]]:
     """Settings for an app, and stop/start functions that take its database away and bring it back.
 
-    With the project's own cluster (no DATABASE_URL) the cluster itself is stopped and started again
-    (``app.db.cluster``), and always restarted at the end; with DATABASE_URL pointing elsewhere, the app
-    goes through a TCP relay that is switched off and on (as tests/test_health.py does).
+    With the project's own cluster (no DATABASE_URL, and this checkout's cluster is the one running) the
+    cluster itself is stopped and started again (``app.db.cluster``), and always restarted at the end;
+    otherwise (DATABASE_URL elsewhere, or another checkout's cluster reused on the port) the app goes
+    through a TCP relay that is switched off and on (as tests/test_health.py does).
     """
-    if base.database_url is None:
+    if base.database_url is None and (cluster.data_dir(base) / "postmaster.pid").exists():
         def stop() -> None:
             cluster.down(base, say=lambda _m: None)
 
