@@ -53,3 +53,54 @@ class DatabaseUnavailable(RenewalError):
     """The database does not answer."""
 
     status, code = 503, "DatabaseUnavailable"
+
+
+class TransitionNotAllowed(Conflict):
+    """A status change the programme's steps do not allow (skipping a step, changing an accepted block)."""
+
+    status, code = 409, "TransitionNotAllowed"
+
+
+class Forbidden(RenewalError):
+    """The change needs a role the caller does not have (reopening an accepted block needs an admin)."""
+
+    status, code = 403, "Forbidden"
+
+
+class PreconditionRequired(RenewalError):
+    """A write without ``If-Match``: the caller must say which version it changes."""
+
+    status, code = 428, "PreconditionRequired"
+
+
+class PreconditionFailed(RenewalError):
+    """``If-Match`` names a version that is no longer current: someone else changed the block first."""
+
+    status, code = 412, "PreconditionFailed"
+
+
+class InvalidChange(RenewalError):
+    """A change that is well-formed but cannot be applied (a date before the last one, no remark...)."""
+
+    status, code = 422, "InvalidChange"
+
+
+class Unauthorized(RenewalError):
+    """No token, or one that is invalid, expired or belongs to a disabled account (answered with 401)."""
+
+    status, code = 401, "Unauthorized"
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        super().__init__(detail, field="Authorization")
+        challenge = 'Bearer realm="renewal"' + (', error="invalid_token"' if invalid_token else "")
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class TooManyRequests(RenewalError):
+    """Too many failed logins for this user name or client address within the window (429)."""
+
+    status, code = 429, "TooManyRequests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, field="username")
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}

@@ -10,9 +10,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.api.deps import SettingsDep, get_engine
 from app.auth import ratelimit, tokens, users
 from app.auth.deps import CurrentUser
-from app.auth.errors import Unauthorized
 from app.auth.passwords import verify_password
 from app.auth.schemas import TokenOut, UserPublic, errors
+from app.errors import Unauthorized
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 

@@ -16,10 +16,9 @@ from sqlalchemy import Connection, Engine, text
 from app import audit
 from app.api.deps import get_engine
 from app.auth.deps import ReviewerUser
-from app.auth.errors import PreconditionFailed
 from app.auth.etags import etag, if_match
 from app.auth.schemas import FarExemptionIn, FarExemptionOut, errors
-from app.errors import NotFound
+from app.errors import NotFound, PreconditionFailed
 
 router = APIRouter(prefix="/api/blocks", tags=["FAR exemptions 容积率豁免"])
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -21,10 +21,9 @@ from sqlalchemy import text
 
 from app.api.deps import get_app_settings, get_engine
 from app.auth import ROLES, tokens, users
-from app.auth.errors import Forbidden, Unauthorized
 from app.auth.tokens import Principal
 from app.auth.users import UserRecord
-from app.errors import NotFound
+from app.errors import Forbidden, NotFound, Unauthorized
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False,
                                      description="Bearer token from POST /api/auth/token.")

@@ -7,7 +7,7 @@ a tag that is not the current version → 412, ``*`` → any current version.
 
 from __future__ import annotations
 
-from app.auth.errors import PreconditionRequired
+from app.errors import PreconditionRequired
 from app.programme.lifecycle import etag, parse_if_match
 
 __all__ = ["etag", "if_match"]

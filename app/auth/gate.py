@@ -15,7 +15,7 @@ from typing import Any
 
 from app.auth import tokens
 from app.auth.deps import STATE_KEY
-from app.auth.errors import Unauthorized
+from app.errors import Unauthorized
 from app.settings import Settings
 
 Scope = MutableMapping[str, Any]

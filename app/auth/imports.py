@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from app import audit
-from app.auth.errors import Forbidden
 from app.auth.users import UserRecord
+from app.errors import Forbidden
 from app.io.importer import ImportReport
 from app.io.layers import Layer
 

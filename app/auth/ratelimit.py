@@ -12,7 +12,7 @@ import math
 
 from sqlalchemy import Connection, text
 
-from app.auth.errors import TooManyRequests
+from app.errors import TooManyRequests
 from app.settings import Settings
 
 _RECENT = text("""

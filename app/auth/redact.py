@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-from app.auth.errors import Unauthorized
 from app.auth.tokens import Principal
+from app.errors import Unauthorized
 from app.io.layers import Layer
 
 MONEY_FIELDS = frozenset({

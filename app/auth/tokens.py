@@ -19,7 +19,7 @@ from pathlib import Path
 import jwt
 
 from app.auth import ROLES
-from app.auth.errors import Unauthorized
+from app.errors import Unauthorized
 from app.settings import PROJECT_ROOT, Settings
 
 ALGORITHM = "HS256"

@@ -17,9 +17,8 @@ from sqlalchemy import Connection, text
 
 from app import audit
 from app.auth import ROLES
-from app.auth.errors import PreconditionFailed
 from app.auth.passwords import hash_password
-from app.errors import Conflict, InvalidParameter, NotFound
+from app.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
 """User names: lower-case letters, digits and ``_ . @ -``, at most 64 characters (the CHECK of users)."""

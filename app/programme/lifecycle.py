@@ -22,16 +22,17 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy import Connection, RowMapping, text
 
-from app.errors import InvalidParameter, NotFound
-from app.models import BLOCK_STATUSES, RENOVATION_MODES
-from app.programme.config import PLAN, ProgrammeRules
-from app.programme.errors import (
+from app.errors import (
     Forbidden,
     InvalidChange,
+    InvalidParameter,
+    NotFound,
     PreconditionFailed,
     PreconditionRequired,
     TransitionNotAllowed,
 )
+from app.models import BLOCK_STATUSES, RENOVATION_MODES
+from app.programme.config import PLAN, ProgrammeRules
 
 STATUSES = tuple(code for code, _, _ in BLOCK_STATUSES)
 STATUS_SEQ = {code: i for i, code in enumerate(STATUSES)}

@@ -18,13 +18,12 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy import Connection, text
 
-from app.errors import InvalidParameter, NotFound
+from app.errors import InvalidChange, InvalidParameter, NotFound
 from app.planning.config import PlanningRules
 from app.planning.figures import Figures
 from app.planning.metrics import area_figures
 from app.programme import lifecycle
 from app.programme.config import PLAN, ProgrammeRules
-from app.programme.errors import InvalidChange
 
 STATES = ("met", "partly", "not_met")
 STATE_ZH = {"met": "达标", "partly": "部分达标", "not_met": "未达标"}

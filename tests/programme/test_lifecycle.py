@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from app.errors import Forbidden, InvalidChange, PreconditionFailed, TransitionNotAllowed
 from app.programme import lifecycle
 from app.programme.config import ProgrammeRules
-from app.programme.errors import Forbidden, InvalidChange, PreconditionFailed, TransitionNotAllowed
 from tests.conftest import login_as
 from tests.programme.conftest import EDITOR
 from tests.programme.data import BA, BB, BC, BD
