@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy import Engine
@@ -125,3 +129,47 @@ def login_as(client: TestClient, role: str = "admin", town: str | None = None) -
     create_user(app.state.engine, username, role, town)  # type: ignore[attr-defined]
     client.headers.update(bearer(app.state.settings, role, username, town))  # type: ignore[attr-defined]
     return client
+
+
+def sample_settings(databases: Databases, base_settings: Settings) -> Settings:
+    """Settings on a new throwaway database holding the 0.02 sample (seed 42)."""
+    from app.io import sample_load
+
+    url = databases.create()
+    eng = make_engine(base_settings, url)
+    try:
+        sample_load.load(eng, scale=0.02, seed=42)
+    finally:
+        eng.dispose()
+    return base_settings.model_copy(update={"database_url": url})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app served by uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -19,23 +19,17 @@ from sqlalchemy import Engine, text
 
 from app.api import create_app, tiles
 from app.db.engine import make_engine
-from app.io import sample_load
 from app.planning import formulas
 from app.settings import Settings
 from tests.conftest import login_as
+from tests.conftest import sample_settings as sample_settings_for
 
 MARGIN = 64 / 4096
 
 
 @pytest.fixture(scope="module")
 def sample_settings(databases, base_settings) -> Settings:
-    url = databases.create()
-    eng = make_engine(base_settings, url)
-    try:
-        sample_load.load(eng, scale=0.02, seed=42)
-    finally:
-        eng.dispose()
-    return base_settings.model_copy(update={"database_url": url})
+    return sample_settings_for(databases, base_settings)
 
 
 @pytest.fixture(scope="module")

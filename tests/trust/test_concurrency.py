@@ -9,7 +9,8 @@ from collections import Counter
 import httpx
 from sqlalchemy import text
 
-from tests.trust.conftest import BLOCK_A, BLOCK_B, LiveServer, Trust
+from tests.conftest import LiveServer
+from tests.trust.conftest import BLOCK_A, BLOCK_B, Trust
 
 
 def _etag(trust: Trust, path: str, who: str = "ada") -> str:

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import TEST_PASSWORD
-from tests.trust.conftest import LiveServer
+from tests.conftest import TEST_PASSWORD, LiveServer
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, Recorder
 
 

@@ -6,69 +6,27 @@ page errors, requests and tile responses, so tests can assert on them.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import Engine
 
-from app.api import create_app
 from app.db.engine import make_engine
-from app.io import sample_load
 from app.settings import Settings
+from tests.conftest import LiveServer, sample_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """The app served by uvicorn in a background thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the app did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def web_settings(databases, base_settings) -> Settings:
     """Settings on a throwaway database holding the 0.02 sample (seed 42)."""
-    url = databases.create()
-    eng = make_engine(base_settings, url)
-    try:
-        sample_load.load(eng, scale=0.02, seed=42)
-    finally:
-        eng.dispose()
-    return base_settings.model_copy(update={"database_url": url})
+    return sample_settings(databases, base_settings)
 
 
 @pytest.fixture(scope="session")
