@@ -1,6 +1,6 @@
 """Security middleware: response headers, request-body limits and input hygiene, CORS, the read gate.
 
-``install(app, settings)`` adds, from the outside in:
+``install(app, settings, front)`` adds, from the outside in (``front``, the tile fast path, goes before all):
 
 1. :class:`SecurityHeaders`: on every response (errors, tiles and static files included) a Content Security
    Policy that allows only the service itself plus the configured basemap's origin for images, and
@@ -96,7 +96,7 @@ class SecurityHeaders:
         self.csp = content_security_policy(settings).encode()
         self.docs_csp = content_security_policy(settings, docs=True).encode()
 
-    def _headers(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def with_headers(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """``headers`` with the security headers added (those the application set itself are kept)."""
         path: str = scope.get("path", "")
         have = {k.lower() for k, _ in headers}
@@ -130,7 +130,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": self._headers(scope, list(message.get("headers", [])))}
+                message = {**message, "headers": self.with_headers(scope, list(message.get("headers", [])))}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -240,8 +240,9 @@ class BodyGuard:
         await send(body)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the middleware of this module around the application (call after ``TileFastPath``)."""
+def install(app: FastAPI, settings: Settings, front: Callable[[SecurityHeaders], ASGIApp] | None = None) -> None:
+    """Add the middleware of this module around the application; ``front``, when given, wraps the result
+    (the tile fast path, which answers before all of it and adds the same headers itself)."""
     app.add_middleware(ReadGate, settings=settings)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -253,6 +254,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     def build_with_headers() -> ASGIApp:
         """The application's middleware stack inside :class:`SecurityHeaders` (outside even its 500 handler)."""
-        return SecurityHeaders(build(), settings)
+        stack = SecurityHeaders(build(), settings)
+        return front(stack) if front is not None else stack
 
     setattr(app, "build_middleware_stack", build_with_headers)  # noqa: B010 (overrides a method on this instance)

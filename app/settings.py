@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups; 6% [assumed] (DOMAIN.md §6).")
     db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
     db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
+    # vector tiles (issue 5): cache, connections, compression
+    tile_cache_mb: float = Field(64.0, ge=0, description="Tile cache size in MiB; 0 disables the cache.")
+    tile_pool_size: int = Field(8, ge=1, description="Database connections for tiles per worker (about 4 per "
+                                "core of the database host: more only adds context switches).")
+    tile_version_check_s: float = Field(1.0, gt=0, description="Seconds between reads of data_version (the "
+                                        "tile cache's invalidation).")
+    tile_gzip_level: int = Field(1, ge=1, le=9, description="zlib level for clients that accept gzip.")
+    tile_gzip_min_bytes: int = Field(1024, ge=0, description="Tiles smaller than this are sent uncompressed.")
+    ogc_pool_size: int = Field(8, ge=1, description="Database connections for OGC API items per worker.")
     # trust (issue 8): accounts, tokens, hostile input; see docs/security.md
     auth_secret: SecretStr | None = Field(
         None, description="HS256 key that signs access tokens (≥ 32 characters). Unset: a random key kept in "

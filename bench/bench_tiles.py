@@ -329,7 +329,7 @@ def main() -> None:
                     print(f"z{z} {target:10s} {r['tiles_s']:9.1f} tiles/s  p50 {r['p50_ms']:6.2f} ms"
                           f"  p99 {r['p99_ms']:6.2f} ms", file=sys.stderr)
                 results["runs"][z] = row
-            if "ours" in targets:
+            if "ours" in targets and args.paint_runs > 0:
                 results["first_paint"] = first_paint(f"http://127.0.0.1:{port_c}", args.paint_runs)
     results["loadavg_end"] = os.getloadavg()
     results["ratios"] = {

@@ -101,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(exemptions.router)
     app.include_router(programme.router)
-    app.add_middleware(tiles.TileFastPath)
-    security.install(app, settings)  # outside the tile fast path: read gate, body limits, CORS, headers
+    # read gate, body limits, CORS and headers, with the tile fast path in front of them all
+    security.install(app, settings, front=lambda stack: tiles.TileFastPath(stack, settings))
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "web"), name="web")
     return app

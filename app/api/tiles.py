@@ -1,9 +1,10 @@
 """Vector tiles, TileJSON, and the map's small JSON endpoints (cards, search, filtered totals).
 
 ``/tiles/{layer}/{z}/{x}/{y}.mvt`` answers the bytes of ``ST_AsMVT`` (204 when the tile is empty), gzip when
-the client accepts it. The same answer is given by ``TileFastPath``, a plain ASGI middleware that serves
-well-formed tile requests before routing and validation (the bulk of a tile's cost in Python); anything it
-does not recognise goes on to the router, which validates and explains errors in the usual JSON body.
+the client accepts it. The same answer is given by ``TileFastPath``, a plain ASGI middleware in front of the
+whole stack that serves well-formed tile requests before the other middleware, routing and validation (the
+bulk of a tile's cost in Python); anything it does not recognise goes on to the router, which validates and
+explains errors in the usual JSON body.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import RowMapping, text
 
 from app.api.deps import ConnectionDep, SettingsDep
+from app.auth import tokens
 from app.auth.deps import OptionalPrincipal
 from app.auth.redact import for_reader
-from app.errors import InvalidParameter, NotFound, RenewalError
+from app.errors import InvalidParameter, NotFound, RenewalError, Unauthorized
 from app.planning.config import get_rules
+from app.security import SecurityHeaders
+from app.settings import Settings
 from app.tiles import queries
 from app.tiles.layers import MAX_ZOOM, MVT_MEDIA_TYPE, TILE_LAYERS, TileLayer
 from app.tiles.rules import rule_params
@@ -134,14 +138,18 @@ async def tile(
 
 
 class TileFastPath:
-    """ASGI middleware: answers ``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` without routing or validation overhead.
+    """ASGI middleware, outermost: answers ``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` before the rest of the stack.
 
-    Only requests that parse cleanly and address an existing tile are handled here; the rest go on to the
-    application, so errors are explained by the router exactly as for any other endpoint.
+    A tile passes through none of the other layers, so this one does for tiles what they would do: the
+    security headers (from the same :class:`SecurityHeaders`), the read gate (a token is checked; a request the
+    gate would refuse goes the long way, where the gate answers 401), CORS (a cross-origin request, when origins
+    are configured, goes the long way) and a JSON 500 with an incident id. Requests that do not parse cleanly or
+    do not address an existing tile go on too, so errors are explained by the router like any other.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: SecurityHeaders, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a tile, or pass the request on."""
@@ -160,24 +168,51 @@ class TileFastPath:
         except RenewalError:
             await self.app(scope, receive, send)
             return
-        service: TileService = scope["app"].state.tiles
         accepts_gzip = False
-        if_none_match = None
+        if_none_match = authorization = None
         for key, value in scope["headers"]:
             if key == b"accept-encoding":
                 accepts_gzip = b"gzip" in value
             elif key == b"if-none-match":
                 if_none_match = value.decode("latin-1")
+            elif key == b"authorization":
+                authorization = value.decode("latin-1")
+            elif key == b"origin" and self.settings.cors_origins:
+                await self.app(scope, receive, send)  # CORS answers it
+                return
+        if (authorization is not None or self.settings.read_requires_login) and not self._admitted(authorization):
+            await self.app(scope, receive, send)  # the read gate answers it
+            return
+        service: TileService = scope["app"].state.tiles
         try:
             status, headers, body = await tile_reply(service, layer, z, x, y, accepts_gzip, if_none_match)
         except RenewalError as err:
             status, body = _error_body(err.status, err.code, err.detail, err.field)
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        except _Incident as inc:
-            status, body = _error_body(500, "InternalError", f"internal error, incident {inc.incident}")
+        except Exception as err:  # noqa: BLE001 (answered as the API answers any unexpected error)
+            incident = _incident_of(err, layer, z, x, y)
+            status, body = _error_body(500, "InternalError", f"internal error, incident {incident}")
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": self.app.with_headers(scope, headers)})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+    def _admitted(self, authorization: str | None) -> bool:
+        """Whether the read gate lets this request read: a valid token, or none when none is required."""
+        try:
+            token = tokens.bearer_token(authorization)
+            principal = tokens.decode(self.settings, token) if token is not None else None
+        except Unauthorized:
+            return False
+        return principal is not None or not self.settings.read_requires_login
+
+
+def _incident_of(err: Exception, layer: TileLayer, z: int, x: int, y: int) -> str:
+    """The incident id of a failed tile (logged here unless :func:`tile_reply` did already)."""
+    if isinstance(err, _Incident):
+        return err.incident
+    incident = uuid.uuid4().hex[:12]
+    log.exception("tile %s/%d/%d/%d failed, incident %s", layer.name, z, x, y, incident, exc_info=err)
+    return incident
 
 
 @router.get("/tiles", summary="The tile layers and their TileJSON")

@@ -1,10 +1,11 @@
 """``ReadGate``: the ASGI middleware that checks bearer tokens before routing, for every path at once.
 
-It sits outside ``TileFastPath`` so that tiles, the OGC API and the JSON API are gated alike. A request that
-carries a token has it decoded once (401 when it is invalid or expired) and the principal left in the
-request state for the routes. With ``RENEWAL_READ_REQUIRES_LOGIN`` on, a request without a token gets 401,
-except for what a browser needs to show the login: the page and its assets, the map configuration, the
-login itself, the health check and the API documentation.
+The OGC API and the JSON API pass through it; tiles are answered in front of it by ``TileFastPath``, which
+applies the same rule and sends on what it would refuse. A request that carries a token has it decoded once
+(401 when it is invalid or expired) and the principal left in the request state for the routes. With
+``RENEWAL_READ_REQUIRES_LOGIN`` on, a request without a token gets 401, except for what a browser needs to
+show the login: the page and its assets, the map configuration, the login itself, the health check and the
+API documentation.
 """
 
 from __future__ import annotations

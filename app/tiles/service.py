@@ -1,4 +1,4 @@
-"""The tile service: an asyncpg pool, one prepared statement per layer and connection, a bounded tile cache.
+"""The tile service: a lean asyncpg pool, one prepared statement per layer and connection, a bounded tile cache.
 
 Tiles are bytes from ``ST_AsMVT`` handed straight to the response; nothing is decoded or re-encoded in
 Python. The optional cache (LRU, bounded in bytes) is invalidated through the ``data_version`` table that
@@ -16,11 +16,8 @@ from collections import OrderedDict
 from typing import Any
 
 import asyncpg
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
-from app.errors import DatabaseUnavailable
+from app.db.lean_pool import LeanPool
 from app.planning.config import PlanningRules, get_rules
 from app.settings import Settings
 from app.tiles.layers import TileLayer
@@ -31,18 +28,6 @@ TileKey = tuple[str, int, int, int, bool]
 """(layer, z, x, y, gzipped)."""
 
 VERSION_SQL = "SELECT version FROM data_version WHERE id = 1"
-
-
-class TileSettings(BaseSettings):
-    """Tuning of the tile path, read from ``RENEWAL_TILE_*`` (kept apart from the service settings)."""
-
-    model_config = SettingsConfigDict(env_prefix="RENEWAL_TILE_", extra="ignore")
-
-    cache_mb: float = Field(64.0, ge=0, description="Tile cache size in MiB; 0 disables the cache.")
-    pool_size: int = Field(16, ge=1, description="asyncpg connections for tiles (per worker).")
-    version_check_s: float = Field(1.0, gt=0, description="Seconds between reads of data_version.")
-    gzip_level: int = Field(1, ge=1, le=9, description="zlib level for clients that accept gzip.")
-    gzip_min_bytes: int = Field(1024, ge=0, description="Tiles smaller than this are sent uncompressed.")
 
 
 class TileCache:
@@ -88,47 +73,24 @@ class TileCache:
         self.nbytes = 0
 
 
-def asyncpg_dsn(settings: Settings) -> str:
-    """The configured database as a libpq URL that asyncpg understands (no SQLAlchemy driver suffix)."""
-    url = make_url(settings.sqlalchemy_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """Pool reset hook: tile statements change no session state, so skip asyncpg's default reset query
-    (``RESET ALL; UNLISTEN *; ...``), which would cost a round trip on every release."""
-
-
 class TileService:
     """Answers tiles of the whitelisted layers from PostGIS, through the cache when it is enabled."""
 
-    def __init__(self, settings: Settings, tile_settings: TileSettings | None = None,
-                 rules: PlanningRules | None = None) -> None:
+    def __init__(self, settings: Settings, rules: PlanningRules | None = None) -> None:
         self.settings = settings
-        self.tuning = tile_settings or TileSettings()
         self.rules = rules or get_rules()
         self.srid = settings.srid
-        self.cache = TileCache(int(self.tuning.cache_mb * 1024 * 1024)) if self.tuning.cache_mb > 0 else None
+        self.cache = TileCache(int(settings.tile_cache_mb * 1024 * 1024)) if settings.tile_cache_mb > 0 else None
         self.version: int | None = None
         self.generation = 0
         self._checked_at = float("-inf")
         self._checking = False
-        self._pool: asyncpg.Pool | None = None
+        self._pool: LeanPool | None = None
 
     async def open(self) -> None:
-        """Create the pool; connections are opened on first use, so a database that is away does not stop
-        the application from starting."""
-        self._pool = await asyncpg.create_pool(
-            asyncpg_dsn(self.settings),
-            min_size=0,
-            max_size=self.tuning.pool_size,
-            timeout=self.settings.db_connect_timeout_s,
-            reset=_keep_session,
-            server_settings={
-                "application_name": "renewal-tiles",
-                "statement_timeout": str(self.settings.db_statement_timeout_ms),
-            },
-        )
+        """Create the pool; connections open on first use, so a database that is away does not stop the
+        application from starting."""
+        self._pool = LeanPool(self.settings, self.settings.tile_pool_size, "renewal-tiles")
 
     async def close(self) -> None:
         """Close the pool's connections."""
@@ -137,23 +99,18 @@ class TileService:
             self._pool = None
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
-        """One value from a statement (prepared once per connection by asyncpg); database errors translated."""
+        """One value from a statement (prepared once per connection by asyncpg)."""
         if self._pool is None:
             await self.open()
         assert self._pool is not None
-        try:
-            return await self._pool.fetchval(sql, *args)
-        except (OSError, TimeoutError, asyncpg.CannotConnectNowError,
-                asyncpg.ConnectionDoesNotExistError, asyncpg.TooManyConnectionsError) as err:
-            log.warning("tile database unavailable: %s", str(err).splitlines()[0] if str(err) else type(err))
-            raise DatabaseUnavailable("the database does not answer; try again shortly") from None
+        return await self._pool.fetchval(sql, *args)
 
     async def check_version(self, force: bool = False) -> None:
         """Read ``data_version`` if the last read is older than ``version_check_s``; on change drop the cache."""
         if self.cache is None or self._checking:
             return
         now = time.monotonic()
-        if not force and now - self._checked_at < self.tuning.version_check_s:
+        if not force and now - self._checked_at < self.settings.tile_version_check_s:
             return
         self._checking = True
         try:
@@ -191,7 +148,7 @@ class TileService:
         """The tile gzip-compressed when that is worth it: (bytes, compressed)."""
         generation = self.generation
         data = await self.tile(layer, z, x, y)
-        if len(data) < self.tuning.gzip_min_bytes:
+        if len(data) < self.settings.tile_gzip_min_bytes:
             return data, False
         key: TileKey = (layer.name, z, x, y, True)
         cache = self.cache
@@ -199,7 +156,7 @@ class TileService:
             hit = cache.get(key)
             if hit is not None:
                 return hit, True
-        packer = zlib.compressobj(self.tuning.gzip_level, zlib.DEFLATED, 31)  # 31: gzip container
+        packer = zlib.compressobj(self.settings.tile_gzip_level, zlib.DEFLATED, 31)  # 31: gzip container
         packed = packer.compress(data) + packer.flush()
         if cache is not None and generation == self.generation:
             cache.put(key, packed)

@@ -274,13 +274,13 @@ def test_cache_serves_and_is_invalidated_by_a_change(api, db):
     try:
         with db.begin() as conn:
             conn.execute(text("UPDATE blocks SET status = :s WHERE code = :c"), {"s": after, "c": code})
-        time.sleep(service.tuning.version_check_s + 0.1)
+        time.sleep(service.settings.tile_version_check_s + 0.1)
         assert status_in_tile() == after
         assert api.get(url, headers={"if-none-match": etag}).status_code == 200
     finally:
         with db.begin() as conn:
             conn.execute(text("UPDATE blocks SET status = :s WHERE code = :c"), {"s": before, "c": code})
-    time.sleep(service.tuning.version_check_s + 0.1)
+    time.sleep(service.settings.tile_version_check_s + 0.1)
     assert status_in_tile() == before
 
 
@@ -300,7 +300,7 @@ def test_far_exemption_changes_pass_in_tiles_and_cards(api, db):
         with db.begin() as conn:
             conn.execute(text("INSERT INTO far_exemptions (block_id, min_far, reason) "
                               "SELECT id, NULL, '测试：规则豁免' FROM blocks WHERE code = :c"), {"c": code})
-        time.sleep(service.tuning.version_check_s + 0.1)
+        time.sleep(service.settings.tile_version_check_s + 0.1)
         assert all(passes().values())
         card = api.get(f"/api/blocks/{code}/card").json()
         assert card["far_min"] is None
@@ -313,7 +313,7 @@ def test_far_exemption_changes_pass_in_tiles_and_cards(api, db):
         with db.begin() as conn:
             conn.execute(text("DELETE FROM far_exemptions WHERE block_id = (SELECT id FROM blocks WHERE code = :c)"),
                          {"c": code})
-    time.sleep(service.tuning.version_check_s + 0.1)
+    time.sleep(service.settings.tile_version_check_s + 0.1)
     assert passes() == before
 
 

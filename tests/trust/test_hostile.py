@@ -175,6 +175,11 @@ def test_cors_opens_to_configured_origins_only(trust_settings) -> None:
         assert "ETag" in ok.headers["access-control-expose-headers"]
         assert "access-control-allow-origin" not in api.get("/ogc/collections",
                                                             headers={"Origin": "https://evil.example"}).headers
+        # tiles are answered in front of the middleware stack: a cross-origin tile still gets CORS headers
+        tile = api.get("/tiles/blocks/14/13733/6710.mvt", headers={"Origin": "https://gis.cixi.example"})
+        assert tile.status_code in (200, 204)
+        assert tile.headers["access-control-allow-origin"] == "https://gis.cixi.example"
+        assert tile.headers["x-content-type-options"] == "nosniff"
         pre = api.options("/api/users", headers={"Origin": "https://gis.cixi.example",
                                                  "Access-Control-Request-Method": "PATCH",
                                                  "Access-Control-Request-Headers": "authorization, if-match"})

@@ -1,4 +1,4 @@
-"""The lean path of the items endpoint: an asyncpg pool, statements prepared once per connection.
+"""The lean path of the items endpoint: the lean asyncpg pool, statements prepared once per connection.
 
 Items are the hot path of the OGC API (GIS clients page through whole layers; the map asks for towns
 and blocks): they run on the event loop without the thread pool, SQLAlchemy or a ping per checkout,
@@ -20,9 +20,9 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
-from app.errors import DatabaseUnavailable, RenewalError
+from app.db.lean_pool import LeanPool
+from app.errors import RenewalError
 from app.io.layers import LAYERS, Layer
 from app.settings import Settings
 
@@ -73,32 +73,17 @@ def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
     return _PARAM.sub(repl, sql), values
 
 
-def dsn(settings: Settings) -> str:
-    """The configured database as a libpq URL for asyncpg."""
-    return make_url(settings.sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """Pool reset hook: the statements change no session state, so skip the reset round trip."""
-
-
 class FeaturePool:
-    """An asyncpg pool for the items endpoint, with the cached list of existing layer tables."""
+    """The lean pool of the items endpoint, with the cached list of existing layer tables."""
 
-    def __init__(self, settings: Settings, size: int = 10) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.size = size
-        self._pool: asyncpg.Pool | None = None
+        self._pool: LeanPool | None = None
         self._tables: tuple[float, frozenset[str]] | None = None
 
     async def open(self) -> None:
         """Create the pool; connections open on first use, so a database that is away does not stop startup."""
-        self._pool = await asyncpg.create_pool(
-            dsn(self.settings), min_size=0, max_size=self.size, timeout=self.settings.db_connect_timeout_s,
-            reset=_keep_session,
-            server_settings={"application_name": "renewal-ogc",
-                             "statement_timeout": str(self.settings.db_statement_timeout_ms)},
-        )
+        self._pool = LeanPool(self.settings, self.settings.ogc_pool_size, "renewal-ogc")
 
     async def close(self) -> None:
         """Close the pool's connections."""
@@ -107,17 +92,13 @@ class FeaturePool:
             self._pool = None
 
     async def fetchrow(self, sql: str, params: dict[str, Any]) -> asyncpg.Record | None:
-        """One row of a statement with named parameters; database errors translated."""
+        """One row of a statement with named parameters; a failed statement logged under an incident id."""
         if self._pool is None:
             await self.open()
         assert self._pool is not None
         query, values = positional(sql, params)
         try:
             return await self._pool.fetchrow(query, *values)
-        except (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
-                asyncpg.TooManyConnectionsError) as err:
-            log.warning("database unavailable: %s", str(err).splitlines()[0] if str(err) else type(err).__name__)
-            raise DatabaseUnavailable("the database does not answer; try again shortly") from None
         except asyncpg.PostgresError as err:
             incident = uuid.uuid4().hex[:12]
             log.error("items query failed, incident %s: %s", incident, err)
