@@ -247,7 +247,7 @@ def first_paint(base: str, runs: int) -> dict[str, Any]:
     """Navigation start → blocks drawn (renewalMap.firstPaintMs), in fresh headless Chromium contexts."""
     from playwright.sync_api import sync_playwright
 
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
     times: list[float] = []
     with sync_playwright() as p:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -23,6 +24,10 @@ from app.settings import Settings, get_settings
 
 TEST_PASSWORD = "correct horse battery staple"
 """Password of the accounts the helpers below create."""
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium: the only browser the tests drive (Playwright never downloads one)."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def _admin_conninfo(settings: Settings) -> dict[str, object]:
@@ -173,3 +178,18 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the whole session: its sync API cannot be started twice in one thread."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless, shared by every browser test."""
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()

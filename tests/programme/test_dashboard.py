@@ -5,24 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from tests.programme.data import BC, BD, TOWN
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, Recorder
+from tests.web.conftest import LiveServer, Recorder
 
 
 @pytest.fixture(scope="module")
 def server(site) -> Iterator[LiveServer]:
     with LiveServer(site.settings) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_dashboard_draws_the_progress(server, browser):

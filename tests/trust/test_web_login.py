@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.conftest import TEST_PASSWORD, LiveServer
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, Recorder
+from tests.web.conftest import Recorder
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def test_map_offers_a_login_when_reading_requires_one(chromium: Browser, trust_settings) -> None:
+def test_map_offers_a_login_when_reading_requires_one(browser: Browser, trust_settings) -> None:
     settings = trust_settings.model_copy(update={"read_requires_login": True})
     with LiveServer(settings) as server:
-        context = chromium.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
+        context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
         page = context.new_page()
         rec = Recorder()
         rec.attach(page)
@@ -51,9 +40,9 @@ def test_map_offers_a_login_when_reading_requires_one(chromium: Browser, trust_s
             context.close()
 
 
-def test_map_works_without_login_when_reading_is_open(chromium: Browser, trust_settings) -> None:
+def test_map_works_without_login_when_reading_is_open(browser: Browser, trust_settings) -> None:
     with LiveServer(trust_settings) as server:
-        context = chromium.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
+        context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
         page = context.new_page()
         rec = Recorder()
         rec.attach(page)

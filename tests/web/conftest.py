@@ -1,6 +1,7 @@
 """Browser-test fixtures: the 0.02 sample in a throwaway database, the app on a free port, Debian's Chromium.
 
-Playwright drives /usr/bin/chromium (never a downloaded browser). Each page records its console messages,
+Playwright drives /usr/bin/chromium (never a downloaded browser; the one session-wide browser is in
+tests/conftest.py, shared with the dashboard and login tests). Each page records its console messages,
 page errors, requests and tile responses, so tests can assert on them.
 """
 
@@ -11,16 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
 from app.db.engine import make_engine
 from app.settings import Settings
-from tests.conftest import LiveServer, sample_settings
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, sample_settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LiveServer", "Recorder", "open_map"]
 
 
 @pytest.fixture(scope="session")
@@ -40,19 +39,6 @@ def web_db(web_settings) -> Iterator[Engine]:
 def live_server(web_settings) -> Iterator[LiveServer]:
     with LiveServer(web_settings) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
 
 
 @dataclass
