@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     tile_gzip_level: int = Field(1, ge=1, le=9, description="zlib level for clients that accept gzip.")
     tile_gzip_min_bytes: int = Field(1024, ge=0, description="Tiles smaller than this are sent uncompressed.")
     ogc_pool_size: int = Field(8, ge=1, description="Database connections for OGC API items per worker.")
+    otel: bool = Field(False, description="FastAPI's native OpenTelemetry (traces, metrics and logs to the globally "
+                       "configured providers). Off by default: without a collector it only costs a lookup per request.")
     # trust (issue 8): accounts, tokens, hostile input; see docs/security.md
     auth_secret: SecretStr | None = Field(
         None, description="HS256 key that signs access tokens (≥ 32 characters). Unset: a random key kept in "

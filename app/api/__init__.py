@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Parcels, blocks and towns of Cixi's old industrial block renovation programme. "
         f"Areas in m² (planar, storage CRS EPSG:{settings.srid}) and 亩 (m² × 15 / 10000).",
         lifespan=lifespan,
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -41,7 +41,7 @@ class OgcCrs:
     @property
     def is_geographic(self) -> bool:
         """Whether coordinates are degrees."""
-        return CRS.from_epsg(self.srid).is_geographic
+        return _geographic(self.srid)
 
     @property
     def digits(self) -> int:
@@ -108,6 +108,12 @@ def epsg_of(crs: CRS, field: str = "crs") -> int:
 
 
 @lru_cache(maxsize=64)
+def _geographic(srid: int) -> bool:
+    """Whether EPSG:``srid`` is in degrees (cached: building a CRS costs more than a request's other work)."""
+    return bool(CRS.from_epsg(srid).is_geographic)
+
+
+@lru_cache(maxsize=64)
 def _transformer(src: int, dst: int) -> Transformer:
     """A cached lon/lat-ordered transformer between two EPSG codes."""
     return Transformer.from_crs(CRS.from_epsg(src), CRS.from_epsg(dst), always_xy=True)
@@ -135,7 +141,7 @@ def geometry_to_storage(geom: shapely.Geometry, crs: OgcCrs, storage_srid: int) 
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     if crs.srid == storage_srid:
         return geom
-    if CRS.from_epsg(crs.srid).is_geographic:
+    if _geographic(crs.srid):
         west, south, east, north = _service_area(storage_srid)
         geom = shapely.clip_by_rect(geom, west, south, east, north)
         step = 0.01
