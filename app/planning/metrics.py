@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import psycopg
@@ -115,9 +116,15 @@ class CompliancePage:
 
 
 def sql_params(rules: PlanningRules, **extra: Any) -> dict[str, Any]:
-    """The bound parameters of the planning statements for ``rules`` (plus ``extra``: code, paging)."""
-    return {**rules.model_dump(), "supporting_uses": list(rules.supporting_uses),
-            "dormitory_uses": list(rules.dormitory_uses), "tolerance": RATIO_TOLERANCE, "code": None, **extra}
+    """The bound parameters of the planning statements for ``rules`` (plus ``extra``: code, paging).
+
+    The height threshold goes as the shortest decimal that reads back as the float (``repr``): a stored
+    storey height (numeric, 2 decimals) exceeds it exactly when its float exceeds the float threshold, so
+    SQL and the Python twin double the same storeys.
+    """
+    return {**rules.model_dump(), "height_threshold_m": Decimal(repr(rules.height_threshold_m)),
+            "supporting_uses": list(rules.supporting_uses), "dormitory_uses": list(rules.dormitory_uses),
+            "tolerance": RATIO_TOLERANCE, "code": None, **extra}
 
 
 def _area_crs() -> str:
@@ -125,20 +132,30 @@ def _area_crs() -> str:
     return f"EPSG:{get_settings().srid}"
 
 
+_CHUNK_ROWS = 1000  # rows per chunk of a streamed result
+
+
 def _objects(conn: Connection, statement: TextClause, params: dict[str, Any], make: Callable[..., T]) -> list[T]:
     """``make(*row)`` for every row of ``statement``, fetched in binary: tens of thousands of rows of floats
-    are read without parsing text, and built straight from the driver's buffers."""
+    are read without parsing text, and built straight from the driver's buffers.
+
+    The rows come in chunks (libpq ≥ 17) rather than as one result: the driver decodes and builds a chunk
+    while the server computes and sends the next, instead of after the last row has arrived.
+    """
     compiled = statement.compile(dialect=conn.dialect)
     raw = conn.connection.driver_connection
     assert raw is not None
+    query, values = compiled.string, {name: params[name] for name in compiled.params}
     collecting = gc.isenabled()
     gc.disable()  # hundreds of thousands of new objects and no cycles: spare the repeated full collections
     try:
         with raw.cursor(binary=True, row_factory=args_row(make)) as cur:
-            cur.execute(compiled.string, {name: params[name] for name in compiled.params})
+            if psycopg.capabilities.has_stream_chunked():
+                return list(cur.stream(query, values, binary=True, size=_CHUNK_ROWS))
+            cur.execute(query, values)
             return cur.fetchall()
     except psycopg.Error as err:  # as SQLAlchemy would raise it, so the API's handlers apply
-        raise DBAPIError.instance(compiled.string, None, err, psycopg.Error) from err
+        raise DBAPIError.instance(query, None, err, psycopg.Error) from err
     finally:
         if collecting:
             gc.enable()

@@ -105,6 +105,22 @@ def test_parcel_and_block_figures_agree(city, config):
     assert not [n for n in FIGURE_FIELDS if not close(getattr(town, n), getattr(whole, n))]
 
 
+@pytest.mark.parametrize("threshold", [7.99, 8.01, 7.999999999999999, 8.000000000000002])
+def test_storeys_at_the_threshold_agree(city, threshold):
+    """A threshold equal to a stored storey height, or a float a hair off one, doubles the same storeys in SQL
+    (numeric heights against the threshold's shortest decimal) as in the twin (floats)."""
+    engine, data = city
+    rules = PlanningRules(height_threshold_m=threshold)
+    twins = {code: parcel_sums(inp, rules) for code, inp in cases.twin_inputs(data).items()}
+    with engine.connect() as conn:
+        figs = metrics.parcel_figures(conn, rules)
+    assert sum(f.doubled_building_count for f in figs) > 0
+    for fig in figs:
+        twin = twins[fig.parcel_code]
+        assert fig.doubled_building_count == twin.doubled_building_count, fig.parcel_code
+        assert close(fig.far_floor_area_m2, twin.far_floor_area_m2), fig.parcel_code
+
+
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("rule", PARCEL_RULES)
 def test_parcel_rule_sql_twin_agrees(city, config, rule):
