@@ -43,8 +43,12 @@ def principal_of(request: Request) -> Principal | None:
     return found
 
 
-def optional_principal(request: Request, _token: Annotated[str | None, Security(oauth2_scheme)]) -> Principal | None:
-    """Who the token speaks for, or None when there is no token; 401 for an invalid or expired one."""
+async def optional_principal(request: Request, _token: Annotated[str | None, Security(oauth2_scheme)]
+                             ) -> Principal | None:
+    """Who the token speaks for, or None when there is no token; 401 for an invalid or expired one.
+
+    ``async`` only so that FastAPI calls it on the event loop: it does no I/O, and a sync dependency would
+    cost every request a hand-over to the thread pool."""
     return principal_of(request)
 
 

@@ -36,6 +36,20 @@ SELECT {count} AS matched,
         ) q) AS features
 """
 _COUNT_SQL = "(SELECT count(*) FROM {from_sql} WHERE {where})"
+# With a bbox the matching features are found once (an index search and the exact test per candidate),
+# then counted and paged by primary key (``id`` of every layer table); without one the page's ordered scan
+# stops at the limit, so the two-scan form above stays cheaper for whole layers.
+_ITEMS_IN_BBOX_SQL = """
+WITH m AS MATERIALIZED (SELECT {id} AS k FROM {count_from} WHERE {where})
+SELECT (SELECT count(*) FROM m) AS matched,
+       (SELECT convert_to(COALESCE(string_agg(q.f, ','), ''), 'UTF8') FROM (
+            SELECT {feature} AS f
+            FROM {from_sql}
+            WHERE {id} IN (SELECT k FROM m)
+            ORDER BY {order}
+            LIMIT :limit OFFSET :offset
+        ) q) AS features
+"""
 _ONE_SQL = "SELECT convert_to({feature}, 'UTF8') FROM {from_sql} WHERE {id} = :fid"
 
 _TRUE = {"true", "t", "1", "yes", "y", "是"}
@@ -49,6 +63,7 @@ class Where:
     parts: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     joins: bool = False  # whether a condition reads a joined table (else the count skips the joins)
+    bbox: bool = False  # whether a bbox limits the features (then they are found once: _ITEMS_IN_BBOX_SQL)
 
     def add(self, sql: str, **params: Any) -> None:
         """Add one condition."""
@@ -87,6 +102,7 @@ def add_bbox(where: Where, layer: Layer, raw: str, bbox_crs: crsmod.OgcCrs, stor
     if area.is_empty:
         where.add("FALSE")
         return
+    where.bbox = True
     ewkb = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
     geom = layer.geom_sql
     if shapely.equals(area, shapely.box(*area.bounds)):
@@ -226,11 +242,13 @@ async def run_items(pool: FeaturePool, layer: Layer, fields: list[Field], where:
     """Run the items statement: numberMatched and the page's features in one round trip."""
     # Joins follow foreign keys that are NOT NULL: without a condition on a joined table they change no count.
     count_from = layer.from_sql if where.joins else f"{layer.table} {layer.alias}"
-    sql = _ITEMS_SQL.format(
-        count=_COUNT_SQL.format(from_sql=count_from, where=where.sql),
-        feature=feature_sql(layer, fields, out, storage_srid),
-        from_sql=layer.from_sql, where=where.sql, order=order,
-    )
+    feature = feature_sql(layer, fields, out, storage_srid)
+    if where.bbox:
+        sql = _ITEMS_IN_BBOX_SQL.format(id=f"{layer.alias}.id", count_from=count_from, where=where.sql, feature=feature,
+                                        from_sql=layer.from_sql, order=order)
+    else:
+        sql = _ITEMS_SQL.format(count=_COUNT_SQL.format(from_sql=count_from, where=where.sql), feature=feature,
+                                from_sql=layer.from_sql, where=where.sql, order=order)
     row = await pool.fetchrow(sql, {**where.params, "limit": limit, "offset": offset})
     assert row is not None
     matched, features = int(row[0]), row[1]
