@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import psycopg
 import pytest
 
 from app.db.engine import make_engine
@@ -256,9 +257,19 @@ def test_response_types_are_complete():
                                                                 "building_density", "tax_per_mu"}
 
 
-def test_driver_errors_surface_as_sqlalchemy_errors(conn):
+@pytest.mark.parametrize("statement", ["SELECT 1 / 0", "SELECT 1 / (2500 - g) FROM generate_series(1, 5000) g"],
+                         ids=["first-row", "third-chunk"])
+def test_driver_errors_surface_as_sqlalchemy_errors(conn, statement):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
     with pytest.raises(DBAPIError, match="division by zero"):
-        metrics._objects(conn, text("SELECT 1 / 0"), {}, tuple)
+        metrics._objects(conn, text(statement), {}, lambda *values: values)
+
+
+def test_parcel_figures_alike_in_chunks_and_in_one_result(conn, monkeypatch):
+    whole = by_code(conn)
+    monkeypatch.setattr(metrics, "_CHUNK_ROWS", 2)
+    assert by_code(conn) == whole
+    monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda check=False: False)  # libpq < 17
+    assert by_code(conn) == whole
