@@ -161,14 +161,47 @@ def _objects(conn: Connection, statement: TextClause, params: dict[str, Any], ma
             gc.enable()
 
 
+def parcel_from_row(land_area_m2: float, building_count: int, doubled_building_count: int,
+                    illegal_building_count: int, footprint_m2: float, floor_area_m2: float, far_floor_area_m2: float,
+                    supporting_floor_area_m2: float, dormitory_floor_area_m2: float, illegal_footprint_m2: float,
+                    illegal_floor_area_m2: float, supporting_land_m2: float | None, dormitory_land_m2: float | None,
+                    green_m2: float | None, tax_yuan: float | None, output_yuan: float | None,
+                    invest_yuan: float | None, far: float | None, building_density: float | None,
+                    supporting_floor_share: float | None, dormitory_floor_share: float | None,
+                    supporting_land_share: float | None, dormitory_land_share: float | None,
+                    green_ratio: float | None, tax_per_mu: float | None, output_per_mu: float | None,
+                    invest_per_mu: float | None, parcel_code: str, block_code: str, town_code: str,
+                    supporting_land_apportioned: bool, far_exemption_min_far: float | None,
+                    far_exemption_reason: str | None) -> ParcelFigures:
+    """A parcel's figures from a row of ``sql.PARCEL_ROWS`` (parameters in ``sql.PARCEL_ROW_FIELDS`` order),
+    with the fields ``sql.PARCEL_FIELDS_DERIVED_IN_PYTHON`` worked out as ``sql.PARCEL_FIGURES`` does: the
+    same float operations in the same order, so every value is the one that statement returns."""
+    return ParcelFigures(
+        1, land_area_m2, building_count, doubled_building_count, illegal_building_count, footprint_m2,
+        floor_area_m2, far_floor_area_m2, supporting_floor_area_m2, dormitory_floor_area_m2, illegal_footprint_m2,
+        illegal_floor_area_m2, supporting_land_m2, dormitory_land_m2,
+        0.0 if supporting_land_m2 is None else land_area_m2,
+        green_m2, 0.0 if green_m2 is None else land_area_m2,
+        tax_yuan, 0.0 if tax_yuan is None else land_area_m2,
+        output_yuan, 0.0 if output_yuan is None else land_area_m2,
+        invest_yuan, 0.0 if invest_yuan is None else land_area_m2,
+        land_area_m2 * 15 / 10000, far, building_density, building_density, supporting_floor_share,
+        dormitory_floor_share, supporting_land_share, dormitory_land_share, green_ratio,
+        tax_per_mu, None if tax_per_mu is None else tax_per_mu / 10000,
+        output_per_mu, None if output_per_mu is None else output_per_mu / 10000,
+        invest_per_mu, None if invest_per_mu is None else invest_per_mu / 10000,
+        parcel_code, block_code, town_code, supporting_land_apportioned, far_exemption_min_far,
+        far_exemption_reason)
+
+
 def parcel_figures(conn: Connection, rules: PlanningRules, scope: str = "city",
                    code: str | None = None, codes: list[str] | None = None) -> list[ParcelFigures]:
     """All figures of every parcel in a scope (``city``, ``town``, ``block``, ``parcel`` by ``code``, or
     ``parcels`` listed in ``codes``), in one statement."""
     if scope not in sql.PARCEL_SCOPES:
         raise InvalidParameter(f"unknown scope {scope!r}; scopes: {', '.join(sql.PARCEL_SCOPES)}", field="scope")
-    return _objects(conn, sql.PARCEL_FIGURES[scope], sql_params(rules, code=code, codes=codes or []),
-                    ParcelFigures)
+    return _objects(conn, sql.PARCEL_ROWS[scope], sql_params(rules, code=code, codes=codes or []),
+                    parcel_from_row)
 
 
 def _building_codes(buildings: list[BuildingFigures], rules: PlanningRules) -> BuildingCodes:

@@ -257,6 +257,24 @@ def _parcel_figures(scope: str) -> TextClause:
 
 PARCEL_FIGURES: dict[str, TextClause] = {scope: _parcel_figures(scope) for scope in PARCEL_SCOPES}
 
+# The same figures as Python objects take them (metrics.parcel_figures): all but units and per-parcel
+# bookkeeping, which metrics.parcel_from_row derives from the columns sent with this module's arithmetic
+# (亩 and 万元, the count of 1, the coefficient equal to the density, the land each per-area figure is
+# measured on). Sending a column of a city's 50,000 floats costs the server more than the conversion costs
+# Python while it waits for the next chunk.
+PARCEL_FIELDS_DERIVED_IN_PYTHON = ("parcel_count", "land_area_mu", "building_coefficient",
+                                   "supporting_land_basis_m2", "green_basis_m2", "tax_basis_m2", "output_basis_m2",
+                                   "invest_basis_m2", "tax_per_mu_wan", "output_per_mu_wan", "invest_per_mu_wan")
+PARCEL_ROW_FIELDS = tuple(name for name in PARCEL_FIELDS if name not in PARCEL_FIELDS_DERIVED_IN_PYTHON)
+
+
+def _parcel_rows(scope: str) -> TextClause:
+    """The columns PARCEL_ROW_FIELDS of every parcel in ``scope``, in no particular order."""
+    return text(f"WITH {_ctes(scope)}\nSELECT {_columns('f', PARCEL_ROW_FIELDS)} FROM figures f")
+
+
+PARCEL_ROWS: dict[str, TextClause] = {scope: _parcel_rows(scope) for scope in PARCEL_SCOPES}
+
 # The buildings of one parcel (:code) with their part in its figures (columns = BuildingFigures).
 PARCEL_BUILDINGS = text(f"""
 WITH {_building_ctes("parcel")}

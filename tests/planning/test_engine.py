@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import fields
 
 import psycopg
@@ -9,9 +10,9 @@ import pytest
 
 from app.db.engine import make_engine
 from app.errors import InvalidParameter, NotFound
-from app.planning import metrics
+from app.planning import metrics, sql
 from app.planning.config import PlanningRules
-from app.planning.figures import FIGURE_FIELDS, Figures, parcel_figures
+from app.planning.figures import FIGURE_FIELDS, Figures, ParcelFigures, parcel_figures
 from tests.planning import cases
 
 P = cases.P
@@ -265,6 +266,13 @@ def test_driver_errors_surface_as_sqlalchemy_errors(conn, statement):
 
     with pytest.raises(DBAPIError, match="division by zero"):
         metrics._objects(conn, text(statement), {}, lambda *values: values)
+
+
+def test_parcel_objects_hold_what_the_full_statement_returns(conn):
+    full = [ParcelFigures(*row) for row in conn.execute(sql.PARCEL_FIGURES["city"], metrics.sql_params(RULES))]
+    assert any(f.supporting_land_m2 is None for f in full) and any(f.far_exemption_reason for f in full)
+    assert by_code(conn) == {f.parcel_code: f for f in full}
+    assert list(inspect.signature(metrics.parcel_from_row).parameters) == list(sql.PARCEL_ROW_FIELDS)
 
 
 def test_parcel_figures_alike_in_chunks_and_in_one_result(conn, monkeypatch):

@@ -10,7 +10,7 @@ from shapely.geometry import Polygon, box
 from app.db.engine import make_engine
 from app.planning import metrics, sql
 from app.planning.config import PlanningRules
-from app.planning.figures import FIGURE_FIELDS, add, derive, parcel_sums
+from app.planning.figures import FIGURE_FIELDS, ParcelFigures, add, derive, parcel_sums
 from app.planning.rules import PARCEL_RULES, RULES, apply
 from tests.planning import cases
 
@@ -103,6 +103,20 @@ def test_parcel_and_block_figures_agree(city, config):
         assert not bad, (block.block_code, bad)
     whole = derive(add(twins.values()))
     assert not [n for n in FIGURE_FIELDS if not close(getattr(town, n), getattr(whole, n))]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_parcel_objects_hold_what_the_full_statement_returns(city, config):
+    """parcel_figures fetches fewer columns and works out units and bookkeeping in Python: bit for bit."""
+    engine, _ = city
+    rules = CONFIGS[config]
+    with engine.connect() as conn:
+        objects = {f.parcel_code: f for f in metrics.parcel_figures(conn, rules)}
+        full = [ParcelFigures(*row) for row in conn.execute(sql.PARCEL_FIGURES["city"], metrics.sql_params(rules))]
+    assert len(full) == len(objects) == 36
+    assert all(any(getattr(f, name) is None for f in full) for name in ("green_m2", "tax_yuan", "invest_yuan"))
+    for want in full:
+        assert objects[want.parcel_code] == want, want.parcel_code
 
 
 @pytest.mark.parametrize("threshold", [7.99, 8.01, 7.999999999999999, 8.000000000000002])
