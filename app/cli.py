@@ -235,10 +235,12 @@ def serve(
     """Serve the API and the map."""
     import uvicorn
 
+    from app.http_protocol import PROTOCOL
+
     settings = get_settings()
     console.print(f"map at http://{host or settings.host}:{port or settings.port}/")
     uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port,
-                workers=workers or settings.workers, log_level="info")
+                workers=workers or settings.workers, log_level="info", http=PROTOCOL)
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 from pyproj import Transformer
 
+from app.http_protocol import PROTOCOL
 from bench.bench_tiles import WRK_LUA
 
 RESULTS = Path(__file__).parent / "results"
@@ -215,8 +216,8 @@ def main() -> None:
     results: dict[str, Any] = {"database": BENCH_DB, "parcels": parcels, "clients": args.clients,
                                "limit": args.limit, "duration_s": args.duration, "bbox": "1 km x 1 km, CRS84",
                                "cpus": os.cpu_count()}
-    servers = [("renewal", [sys.executable, "-m", "uvicorn", "app.main:app"], "/ogc/collections/parcels/items",
-                {"DATABASE_URL": BENCH_URL})]
+    servers = [("renewal", [sys.executable, "-m", "uvicorn", "app.main:app", "--http", PROTOCOL],  # as `renewal serve`
+                "/ogc/collections/parcels/items", {"DATABASE_URL": BENCH_URL})]
     if not args.skip_tipg:
         if not (TIPG_VENV / "bin" / "uvicorn").exists():
             raise SystemExit(f"tipg is not installed: python3 -m venv {TIPG_VENV} && "
