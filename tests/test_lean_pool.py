@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -11,6 +14,14 @@ from app.db.lean_pool import LeanPool
 from app.errors import DatabaseUnavailable
 from app.settings import Settings
 from tests.conftest import free_port
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a fresh event loop in a thread of its own (the session's Playwright owns this thread's)."""
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coro).result()
 
 
 def test_never_more_connections_than_its_size_and_every_caller_served(settings: Settings) -> None:
@@ -34,7 +45,7 @@ def test_never_more_connections_than_its_size_and_every_caller_served(settings: 
         finally:
             await pool.close()
 
-    answers, peak, stats = asyncio.run(main())
+    answers, peak, stats = run(main())
     assert answers == [2 * i for i in range(40)]
     assert peak == 3
     assert stats == {"size": 3, "open": 3, "idle": 3, "waiting": 0, "backends": 3}
@@ -53,7 +64,7 @@ def test_a_failed_statement_keeps_its_connection(settings: Settings) -> None:
         finally:
             await pool.close()
 
-    before, after, stats = asyncio.run(main())
+    before, after, stats = run(main())
     assert before == after
     assert stats["open"] == 1
 
@@ -74,7 +85,7 @@ def test_a_backend_killed_while_idle_is_replaced_unseen(settings: Settings) -> N
             await other.close()
             await pool.close()
 
-    first, second, stats = asyncio.run(main())
+    first, second, stats = run(main())
     assert second != first
     assert stats["open"] == 1
 
@@ -100,7 +111,7 @@ def test_a_backend_killed_mid_statement_gives_503_then_recovers(settings: Settin
             await other.close()
             await pool.close()
 
-    first, second, opened_after_failure = asyncio.run(main())
+    first, second, opened_after_failure = run(main())
     assert opened_after_failure == 0
     assert second != first
 
@@ -126,7 +137,7 @@ def test_a_cancelled_caller_leaks_no_connection(settings: Settings) -> None:
         finally:
             await pool.close()
 
-    value, stats = asyncio.run(main())
+    value, stats = run(main())
     assert value == 3
     assert stats["open"] == 1 and stats["waiting"] == 0
 
@@ -143,7 +154,7 @@ def test_no_server_gives_503_and_frees_the_slot(settings: Settings) -> None:
                 await pool.fetchval("SELECT 1")
         return pool.stats()
 
-    assert asyncio.run(main())["open"] == 0
+    assert run(main())["open"] == 0
 
 
 def test_a_closed_pool_refuses_work(settings: Settings) -> None:
@@ -157,4 +168,4 @@ def test_a_closed_pool_refuses_work(settings: Settings) -> None:
             await pool.fetchval("SELECT 1")
         return pool.stats()
 
-    assert asyncio.run(main())["open"] == 0
+    assert run(main())["open"] == 0
