@@ -47,7 +47,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the tile service (its pool connects on first use) and close it at shutdown."""
     service = TileService(app.state.settings)
-    await service.open()
     app.state.tiles = service
     yield
     await service.close()

@@ -85,24 +85,14 @@ class TileService:
         self.generation = 0
         self._checked_at = float("-inf")
         self._checking = False
-        self._pool: LeanPool | None = None
-
-    async def open(self) -> None:
-        """Create the pool; connections open on first use, so a database that is away does not stop the
-        application from starting."""
-        self._pool = LeanPool(self.settings, self.settings.tile_pool_size, "renewal-tiles")
+        self._pool = LeanPool(settings, settings.tile_pool_size, "renewal-tiles")  # connects on first use
 
     async def close(self) -> None:
         """Close the pool's connections."""
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         """One value from a statement (prepared once per connection by asyncpg)."""
-        if self._pool is None:
-            await self.open()
-        assert self._pool is not None
         return await self._pool.fetchval(sql, *args)
 
     async def check_version(self, force: bool = False) -> None:

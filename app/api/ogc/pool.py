@@ -78,24 +78,15 @@ class FeaturePool:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._pool: LeanPool | None = None
+        self._pool = LeanPool(settings, settings.ogc_pool_size, "renewal-ogc")  # connects on first use
         self._tables: tuple[float, frozenset[str]] | None = None
-
-    async def open(self) -> None:
-        """Create the pool; connections open on first use, so a database that is away does not stop startup."""
-        self._pool = LeanPool(self.settings, self.settings.ogc_pool_size, "renewal-ogc")
 
     async def close(self) -> None:
         """Close the pool's connections."""
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def fetchrow(self, sql: str, params: dict[str, Any]) -> asyncpg.Record | None:
         """One row of a statement with named parameters; a failed statement logged under an incident id."""
-        if self._pool is None:
-            await self.open()
-        assert self._pool is not None
         query, values = positional(sql, params)
         try:
             return await self._pool.fetchrow(query, *values)
@@ -122,7 +113,6 @@ class FeaturePool:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the items pool with the application and close it at shutdown."""
     pool = FeaturePool(app.state.settings)
-    await pool.open()
     app.state.ogc_pool = pool
     yield
     await pool.close()
