@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exemptions.router)
     app.include_router(programme.router)
     # read gate, body limits, CORS and headers, with the tile fast path in front of them all
-    security.install(app, settings, front=lambda stack: tiles.TileFastPath(stack, settings))
+    security.install(app, settings, front=lambda stack: tiles.TileFastPath(stack, settings, app.state))
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "web"), name="web")
     return app

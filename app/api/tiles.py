@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -20,12 +20,14 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import RowMapping, text
+from starlette.datastructures import State
 
 from app.api.deps import ConnectionDep, SettingsDep
 from app.auth import tokens
 from app.auth.deps import OptionalPrincipal
 from app.auth.redact import for_reader
 from app.errors import InvalidParameter, NotFound, RenewalError, Unauthorized
+from app.http_protocol import Reply
 from app.planning.config import get_rules
 from app.security import SecurityHeaders
 from app.settings import Settings
@@ -144,32 +146,47 @@ class TileFastPath:
     gate would refuse goes the long way, where the gate answers 401), CORS (a cross-origin request, when origins
     are configured, goes the long way) and a JSON 500 with an incident id. Requests that do not parse cleanly or
     do not address an existing tile go on too, so errors are explained by the router like any other.
+
+    :meth:`direct` is the same decision without ASGI: the HTTP protocol of ``renewal serve``
+    (:mod:`app.http_protocol`) calls it for each request it parses and writes the answer itself.
     """
 
-    def __init__(self, app: SecurityHeaders, settings: Settings) -> None:
+    def __init__(self, app: SecurityHeaders, settings: Settings, state: State) -> None:
         self.app = app
         self.settings = settings
+        self.state = state  # the application's state, where the lifespan puts the tile service
+        self._security: dict[str, list[tuple[bytes, bytes]]] = {}  # scheme → the security headers of a tile
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a tile, or pass the request on."""
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/tiles/") or not path.endswith(".mvt") \
-                or scope["method"] not in ("GET", "HEAD"):
+        answer = self.direct(scope["method"], scope["path"], scope["headers"], scope.get("scheme", "http")) \
+            if scope["type"] == "http" else None
+        if answer is None:
             await self.app(scope, receive, send)
             return
+        status, headers, body = await answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+    def direct(self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]],
+               scheme: str) -> Awaitable[Reply] | None:
+        """The answer to a tile request (status, headers, body; the body also for HEAD), or None to go the long way.
+
+        ``headers`` are the request's, names in lower case; ``scheme`` is ``http`` or ``https``.
+        """
+        if method not in ("GET", "HEAD") or not path.startswith("/tiles/") or not path.endswith(".mvt"):
+            return None
         parts = path[7:-4].split("/")
         if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit() and parts[3].isdigit()):
-            await self.app(scope, receive, send)
-            return
+            return None
         name, z, x, y = parts[0], int(parts[1]), int(parts[2]), int(parts[3])
         try:
             layer = tile_layer(name, z, x, y)
         except RenewalError:
-            await self.app(scope, receive, send)
-            return
+            return None
         accepts_gzip = False
         if_none_match = authorization = None
-        for key, value in scope["headers"]:
+        for key, value in headers:
             if key == b"accept-encoding":
                 accepts_gzip = b"gzip" in value
             elif key == b"if-none-match":
@@ -177,12 +194,15 @@ class TileFastPath:
             elif key == b"authorization":
                 authorization = value.decode("latin-1")
             elif key == b"origin" and self.settings.cors_origins:
-                await self.app(scope, receive, send)  # CORS answers it
-                return
+                return None  # CORS answers it
         if (authorization is not None or self.settings.read_requires_login) and not self._admitted(authorization):
-            await self.app(scope, receive, send)  # the read gate answers it
-            return
-        service: TileService = scope["app"].state.tiles
+            return None  # the read gate answers it
+        return self._answer(layer, z, x, y, accepts_gzip, if_none_match, scheme)
+
+    async def _answer(self, layer: TileLayer, z: int, x: int, y: int, accepts_gzip: bool, if_none_match: str | None,
+                      scheme: str) -> Reply:
+        """The tile's reply with the security headers; errors as the API's JSON body."""
+        service: TileService = self.state.tiles
         try:
             status, headers, body = await tile_reply(service, layer, z, x, y, accepts_gzip, if_none_match)
         except RenewalError as err:
@@ -192,8 +212,10 @@ class TileFastPath:
             incident = _incident_of(err, layer, z, x, y)
             status, body = _error_body(500, "InternalError", f"internal error, incident {incident}")
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": self.app.with_headers(scope, headers)})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        security = self._security.get(scheme)
+        if security is None:  # the same for every tile (a tile's own headers are none of them)
+            security = self._security[scheme] = self.app.with_headers({"path": "/tiles/", "scheme": scheme}, [])
+        return status, headers + security, body
 
     def _admitted(self, authorization: str | None) -> bool:
         """Whether the read gate lets this request read: a valid token, or none when none is required."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,9 +62,10 @@ class PlanningRules(BaseSettings):
     target_statuses: tuple[str, ...] = Field(
         ("accepted",), description="Block statuses counted as renovated for the 2026 target [assumed] (§1).")
 
-    @property
+    @cached_property
     def rule_version(self) -> str:
-        """``rules-1`` with the defaults; ``rules-1+<digest>`` when any value is configured otherwise."""
+        """``rules-1`` with the defaults; ``rules-1+<digest>`` when any value is configured otherwise (worked out
+        once: the rules are frozen, and every tile's ETag carries it)."""
         changed = {name: value for name, value in self.model_dump().items()
                    if value != type(self).model_fields[name].default}
         if not changed:
