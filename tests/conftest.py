@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from app.api import create_app
 from app.db import cluster, migrate
 from app.db.engine import make_engine
+from app.http_protocol import CoalescingHttpToolsProtocol
 from app.settings import Settings, get_settings
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -156,13 +157,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app served by uvicorn in a background thread."""
+    """The app served by uvicorn in a background thread, with the HTTP protocol `renewal serve` uses."""
 
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False)
+                                access_log=False, http=CoalescingHttpToolsProtocol)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
