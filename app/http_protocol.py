@@ -158,14 +158,18 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             return False
         http_version = parser.get_http_version()
         self.cycle = direct = DirectCycle(http_version != "1.0" and parser.should_keep_alive())  # type: ignore[assignment]
-        task = self.loop.create_task(self._reply(direct, answer, method == b"HEAD", http_version))
+        task = self.loop.create_task(self._reply(direct, answer, method == b"HEAD", self.url, http_version))
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
         return True
 
-    async def _reply(self, cycle: DirectCycle, answer: Awaitable[Reply], head: bool, http_version: str) -> None:
-        """Await the answer and write it in one piece, then go on as uvicorn does after a response."""
-        target = self.url.decode("latin-1")
+    async def _reply(self, cycle: DirectCycle, answer: Awaitable[Reply], head: bool, url: bytes,
+                     http_version: str) -> None:
+        """Await the answer and write it in one piece, then go on as uvicorn does after a response.
+
+        ``url`` and ``http_version`` are the request's: by now the parser may be on the next request.
+        """
+        target = url.decode("latin-1")
         try:
             status, headers, body = await answer
         except Exception:  # the route answers its own errors; this is a bug, answered as uvicorn would

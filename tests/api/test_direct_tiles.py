@@ -53,9 +53,10 @@ class _Counting(CoalescingHttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_CountingTransport(transport))  # type: ignore[arg-type]
 
-    async def _reply(self, cycle: DirectCycle, answer: Awaitable[Reply], head: bool, http_version: str) -> None:
-        _Counting.direct.append(self.url.decode())
-        await super()._reply(cycle, answer, head, http_version)
+    async def _reply(self, cycle: DirectCycle, answer: Awaitable[Reply], head: bool, url: bytes,
+                     http_version: str) -> None:
+        _Counting.direct.append(url.decode())
+        await super()._reply(cycle, answer, head, url, http_version)
 
 
 class _Records(logging.Handler):
@@ -193,16 +194,22 @@ def test_kept_alive_connection_one_write_per_tile(port: int, tile: str) -> None:
 
 def test_pipelined_requests_are_answered_in_order(port: int, tile: str) -> None:
     """Tiles (direct) and other requests (ASGI) sent back to back come back in the order asked."""
-    alone = {path: fetch(port, "GET", path) for path in (tile, "/tiles/parcels/15/0/0.mvt")}
-    requests = [tile, "/healthz", "/tiles/parcels/15/0/0.mvt", tile, "/tiles/nowhere/1/1/1.mvt", tile]
+    alone = {tile: fetch(port, "GET", tile)}
+    requests = [tile, "/healthz", tile, "/tiles/nowhere/1/1/1.mvt", tile, "/tiles/parcels/15/0/0.mvt"]
     raw = b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in requests[:-1])
     raw += f"GET {requests[-1]} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-    data, closed = raw_exchange(port, raw)
+    records = _Records()
+    logging.getLogger("uvicorn.access").addHandler(records)
+    try:
+        data, closed = raw_exchange(port, raw)
+    finally:
+        logging.getLogger("uvicorn.access").removeHandler(records)
     assert closed
+    assert [line.split('"')[1].split()[1] for line in records.lines] == requests  # each logged with its own path
     answers = read_responses(data)
-    assert [a[0] for a in answers] == [200, 200, 204, 200, 404, 200]
-    assert answers[0][2] == answers[3][2] == answers[5][2] == alone[tile][2]
-    assert b'"status"' in answers[1][2] and b'"layer"' in answers[4][2]
+    assert [a[0] for a in answers] == [200, 200, 200, 404, 200, 204]
+    assert answers[0][2] == answers[2][2] == answers[4][2] == alone[tile][2]
+    assert b'"status"' in answers[1][2] and b'"layer"' in answers[3][2]
     assert answers[5][1]["connection"] == "close"
 
 
