@@ -262,3 +262,28 @@ def test_access_log_line_as_uvicorn_writes_it(port: int, tile: str) -> None:
     assert len(records.lines) == 2
     assert re.fullmatch(rf'127\.0\.0\.1:\d+ - "GET {re.escape(tile)}\?v=1 HTTP/1\.1" 200', records.lines[0])
     assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /healthz HTTP/1\.1" 200', records.lines[1])
+
+
+def test_a_failure_outside_the_tile_answer_is_a_500_that_closes(sample_settings: Settings, tile: str) -> None:
+    """Without the lifespan there is no tile service: the first request (ASGI, which builds the stack) and the
+    next ones (direct, found once the stack is built) are 500 answers, and the direct one closes the connection."""
+    number = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(sample_settings), host="127.0.0.1", port=number,
+                                           log_level="critical", access_log=False, lifespan="off", http=_Counting))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
+        time.sleep(0.05)
+    try:
+        before = len(_Counting.direct)
+        assert fetch(number, "GET", tile)[0] == 500
+        assert len(_Counting.direct) == before  # the stack did not exist yet
+        data, closed = raw_exchange(number, f"GET {tile} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        [(status, headers, body)] = read_responses(data)
+        assert (status, body, headers["connection"], closed) == (500, b"Internal Server Error", "close", True)
+        assert len(_Counting.direct) == before + 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
