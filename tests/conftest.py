@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -157,13 +158,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app served by uvicorn in a background thread, with the HTTP protocol `renewal serve` uses."""
+    """The app served by uvicorn in a background thread, by default with the HTTP protocol `renewal serve`
+    uses; ``options`` are uvicorn's (``http``, ``log_level``, ``access_log``, ``lifespan``...)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, http=CoalescingHttpToolsProtocol)
+        options = {"log_level": "warning", "access_log": False, "http": CoalescingHttpToolsProtocol, **options}
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

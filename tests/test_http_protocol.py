@@ -5,24 +5,20 @@ from __future__ import annotations
 import asyncio
 import http.client
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from app.api import create_app
 from app.http_protocol import CoalescingHttpToolsProtocol
 from app.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import LiveServer
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
-class _Counting:
+class CountingTransport:
     """The real transport, counting the writes that reach it."""
 
     writes: list[int] = []
@@ -31,33 +27,25 @@ class _Counting:
         self._transport = transport
 
     def write(self, data: bytes) -> None:
-        _Counting.writes.append(len(data))
+        CountingTransport.writes.append(len(data))
         self._transport.write(data)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
 
-class _CountingProtocol(CoalescingHttpToolsProtocol):
+class CountingProtocol(CoalescingHttpToolsProtocol):
+    """The protocol of `renewal serve` on a :class:`CountingTransport`."""
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_Counting(transport))  # type: ignore[arg-type]
+        super().connection_made(CountingTransport(transport))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def port(settings: Settings) -> Iterator[int]:
     """The app under uvicorn with the counting protocol, in a thread."""
-    number = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=number, log_level="warning",
-                                           access_log=False, http=_CountingProtocol))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.05)
-    yield number
-    server.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(settings, http=CountingProtocol) as live:
+        yield live.port
 
 
 def test_one_write_per_small_response_on_a_kept_alive_connection(port: int) -> None:
@@ -65,14 +53,14 @@ def test_one_write_per_small_response_on_a_kept_alive_connection(port: int) -> N
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         for path in ("/healthz", "/config.json", "/nowhere"):
-            before = len(_Counting.writes)
+            before = len(CountingTransport.writes)
             conn.request("GET", path)
             resp = conn.getresponse()
             body = resp.read()
             assert resp.status in (200, 404)
             assert len(body) == int(resp.headers["content-length"]) > 0
-            assert len(_Counting.writes) - before == 1, path
-            assert _Counting.writes[-1] > len(body)  # the headers went with it
+            assert len(CountingTransport.writes) - before == 1, path
+            assert CountingTransport.writes[-1] > len(body)  # the headers went with it
     finally:
         conn.close()
 

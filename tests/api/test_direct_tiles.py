@@ -7,51 +7,26 @@ log and the requests the direct path declines are checked on a real socket.
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import logging
 import re
 import socket
-import threading
-import time
 from collections.abc import Awaitable, Iterator
-from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from app.api import create_app
-from app.db.engine import make_engine
-from app.http_protocol import CoalescingHttpToolsProtocol, DirectCycle, Reply
+from app.http_protocol import DirectCycle, Reply
 from app.settings import Settings
 from tests.api.test_tiles import block_point, tile_of
-from tests.conftest import free_port
-from tests.conftest import sample_settings as sample_settings_for
+from tests.conftest import LiveServer
+from tests.test_http_protocol import CountingProtocol, CountingTransport
 
 
-class _CountingTransport:
-    """The real transport, counting the writes that reach it."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-
-    def write(self, data: bytes) -> None:
-        _Counting.writes.append(len(data))
-        self._transport.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-class _Counting(CoalescingHttpToolsProtocol):
-    """The protocol of `renewal serve`, counting direct answers and the socket writes."""
+class _Counting(CountingProtocol):
+    """The protocol of `renewal serve` on a counting transport, also counting direct answers."""
 
     direct: list[str] = []
-    writes: list[int] = []
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_CountingTransport(transport))  # type: ignore[arg-type]
 
     async def _reply(self, cycle: DirectCycle, answer: Awaitable[Reply], head: bool, url: bytes,
                      http_version: str) -> None:
@@ -69,32 +44,10 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def sample_settings(databases, base_settings) -> Settings:
-    return sample_settings_for(databases, base_settings)
-
-
-@pytest.fixture(scope="module")
-def db(sample_settings) -> Iterator[Engine]:
-    eng = make_engine(sample_settings)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
 def port(sample_settings: Settings) -> Iterator[int]:
     """The app under uvicorn with the counting protocol and the access log on, in a thread."""
-    number = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sample_settings), host="127.0.0.1", port=number,
-                                           log_level="info", access_log=True, http=_Counting))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.05)
-    yield number
-    server.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(sample_settings, http=_Counting, log_level="info", access_log=True) as live:
+        yield live.port
 
 
 @pytest.fixture(scope="module")
@@ -179,15 +132,15 @@ def test_kept_alive_connection_one_write_per_tile(port: int, tile: str) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         for method in ("GET", "HEAD", "GET", "HEAD", "GET"):
-            before_direct, before_writes = len(_Counting.direct), len(_Counting.writes)
+            before_direct, before_writes = len(_Counting.direct), len(CountingTransport.writes)
             conn.request(method, tile)
             resp = conn.getresponse()
             body = resp.read()
             assert resp.status == 200 and int(resp.headers["content-length"]) > 0
             assert len(body) == (int(resp.headers["content-length"]) if method == "GET" else 0)
             assert len(_Counting.direct) == before_direct + 1
-            assert len(_Counting.writes) == before_writes + 1
-            assert _Counting.writes[-1] > int(resp.headers["content-length"]) or method == "HEAD"
+            assert len(CountingTransport.writes) == before_writes + 1
+            assert CountingTransport.writes[-1] > int(resp.headers["content-length"]) or method == "HEAD"
     finally:
         conn.close()
 
@@ -267,16 +220,8 @@ def test_access_log_line_as_uvicorn_writes_it(port: int, tile: str) -> None:
 def test_a_failure_outside_the_tile_answer_is_a_500_that_closes(sample_settings: Settings, tile: str) -> None:
     """Without the lifespan there is no tile service: the first request (ASGI, which builds the stack) and the
     next ones (direct, found once the stack is built) are 500 answers, and the direct one closes the connection."""
-    number = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sample_settings), host="127.0.0.1", port=number,
-                                           log_level="critical", access_log=False, lifespan="off", http=_Counting))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.05)
-    try:
+    with LiveServer(sample_settings, http=_Counting, log_level="critical", lifespan="off") as live:
+        number = live.port
         before = len(_Counting.direct)
         assert fetch(number, "GET", tile)[0] == 500
         assert len(_Counting.direct) == before  # the stack did not exist yet
@@ -284,6 +229,3 @@ def test_a_failure_outside_the_tile_answer_is_a_500_that_closes(sample_settings:
         [(status, headers, body)] = read_responses(data)
         assert (status, body, headers["connection"], closed) == (500, b"Internal Server Error", "close", True)
         assert len(_Counting.direct) == before + 1
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

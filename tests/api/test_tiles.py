@@ -18,25 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app.api import create_app, tiles
-from app.db.engine import make_engine
 from app.planning import formulas
-from app.settings import Settings
 from tests.conftest import login_as
-from tests.conftest import sample_settings as sample_settings_for
 
 MARGIN = 64 / 4096
-
-
-@pytest.fixture(scope="module")
-def sample_settings(databases, base_settings) -> Settings:
-    return sample_settings_for(databases, base_settings)
-
-
-@pytest.fixture(scope="module")
-def db(sample_settings) -> Iterator[Engine]:
-    eng = make_engine(sample_settings)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture(scope="module")
