@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from app.errors import NotFound
 from app.models import BLOCK_STATUSES, RENOVATION_MODES
 from app.planning.config import PlanningRules, get_rules
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql, rule_params
+from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql, rule_params
 
 # Same colours as the web map (web/map.js).
 STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",

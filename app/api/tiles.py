@@ -29,11 +29,11 @@ from app.auth.redact import for_reader
 from app.errors import InvalidParameter, NotFound, RenewalError, Unauthorized
 from app.http_protocol import Reply
 from app.planning.config import get_rules
+from app.planning.rule_sql import rule_params
 from app.security import SecurityHeaders
 from app.settings import Settings
 from app.tiles import queries
 from app.tiles.layers import MAX_ZOOM, MVT_MEDIA_TYPE, TILE_LAYERS, TileLayer
-from app.tiles.rules import rule_params
 from app.tiles.service import TileService
 
 log = logging.getLogger("renewal.tiles")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import psycopg
@@ -28,6 +27,7 @@ from app.planning.figures import (
     BuildingFigures,
     ParcelFigures,
 )
+from app.planning.rule_sql import height_threshold_param
 from app.planning.rules import (
     BLOCK_RULES,
     PARCEL_RULES,
@@ -116,13 +116,9 @@ class CompliancePage:
 
 
 def sql_params(rules: PlanningRules, **extra: Any) -> dict[str, Any]:
-    """The bound parameters of the planning statements for ``rules`` (plus ``extra``: code, paging).
-
-    The height threshold goes as the shortest decimal that reads back as the float (``repr``): a stored
-    storey height (numeric, 2 decimals) exceeds it exactly when its float exceeds the float threshold, so
-    SQL and the Python twin double the same storeys.
-    """
-    return {**rules.model_dump(), "height_threshold_m": Decimal(repr(rules.height_threshold_m)),
+    """The bound parameters of the planning statements for ``rules`` (plus ``extra``: code, paging); the height
+    threshold as :func:`app.planning.rule_sql.height_threshold_param` binds it."""
+    return {**rules.model_dump(), "height_threshold_m": height_threshold_param(rules),
             "supporting_uses": list(rules.supporting_uses), "dormitory_uses": list(rules.dormitory_uses),
             "tolerance": RATIO_TOLERANCE, "code": None, **extra}
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from app.planning.figures import COUNT_SUMS, OPTIONAL_SUMS, PARCEL_FIELDS, SUM_FIELDS
+from app.planning.rule_sql import doubled_sql, used_sql
 
 # Scope predicates over parcels p, blocks bl and towns t; the code is bound as :code.
 PARCEL_SCOPES = {
@@ -32,11 +33,10 @@ _BUILDINGS_IN_SCOPE = ("b.parcel_id IN (SELECT p.id FROM parcels p JOIN blocks b
 
 # A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal) [assumed];
 # it counts :height_multiplier times when its storeys are higher than :height_threshold_m, strictly
-# (国土资发〔2008〕24号: 层高超过8米的 … 加倍计算). Twin: figures.building_figures. The storey height is
-# compared as stored (numeric, cm), without a float8 conversion per building; metrics.sql_params binds the
-# threshold as the shortest decimal of the float, which orders every storey height as the float twin does.
-_USED = "(NOT b.illegal OR CAST(:count_illegal AS boolean))"
-_DOUBLED = "(b.floor_h > CAST(:height_threshold_m AS numeric))"
+# (国土资发〔2008〕24号: 层高超过8米的 … 加倍计算). Twin: figures.building_figures. The same fragments make
+# the map's counted floor area (rule_sql.counted_floor_area_sql).
+_USED = used_sql("b")
+_DOUBLED = doubled_sql("b")
 
 _BUILDING_CTES = """
 building AS (

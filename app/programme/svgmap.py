@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from app.errors import NotFound
 from app.planning.config import PlanningRules
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql, rule_params
+from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, rule_params
 
 STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",
                   "accepted": "#2e9e4f"}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.planning.config import PlanningRules, get_rules
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql
+from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql, height_threshold_param
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 """Media type of a Mapbox Vector Tile."""
@@ -104,7 +104,7 @@ def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
 
 def _far_params(rules: PlanningRules) -> tuple[object, ...]:
     """``$5``–``$8`` of the parcels statement."""
-    return (rules.far_min, rules.height_threshold_m, rules.height_multiplier, rules.count_illegal)
+    return (rules.far_min, height_threshold_param(rules), rules.height_multiplier, rules.count_illegal)
 
 
 @dataclass(frozen=True)

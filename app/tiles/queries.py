@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.tiles.rules import counted_floor_area_sql, far_floor_sql, far_short_sql
+from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql
 
 _COUNTED = counted_floor_area_sql("g")
 _FLOOR = far_floor_sql("fe")
