@@ -28,7 +28,8 @@ class PayloadTooLarge(RenewalError):
 
 
 class IOLimits(BaseSettings):
-    """Import limits, read from ``RENEWAL_IMPORT_*`` variables (candidates for ``app.settings.Settings``)."""
+    """Import limits and tolerances, read from ``RENEWAL_IMPORT_*`` variables (a group of their own, as the
+    planning rules are ``RENEWAL_RULE_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="RENEWAL_IMPORT_", extra="ignore")
 
