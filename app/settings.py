@@ -1,4 +1,11 @@
-"""Configuration: one pydantic-settings class read from ``RENEWAL_*`` variables and ``DATABASE_URL``."""
+"""Configuration: one pydantic-settings class read from ``RENEWAL_*`` variables and ``DATABASE_URL``.
+
+:class:`Settings` is built once where the application or the CLI is assembled (``create_app``, the CLI's
+callback) and handed down; domain code receives the groups it needs (``settings.rules``,
+``settings.programme``, ``settings.limits``, ``settings.tiles``) as arguments and never reads the environment.
+Each group keeps its own variable prefix (``RENEWAL_RULE_*``, ``RENEWAL_PROGRAMME_*``, ``RENEWAL_IMPORT_*``,
+``RENEWAL_TILE_*``) and is read when the settings are built.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,25 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.io.safety import IOLimits
+from app.planning.config import PlanningRules
+from app.programme.config import ProgrammeRules
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class TileSettings(BaseSettings):
+    """Vector tiles: the in-process cache and compression, read from ``RENEWAL_TILE_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RENEWAL_TILE_", extra="ignore", frozen=True)
+
+    cache_mb: float = Field(64.0, ge=0, description="Tile cache size in MiB; 0 disables the cache.")
+    version_check_s: float = Field(1.0, gt=0, description="Seconds between reads of data_version (the tile "
+                                   "cache's invalidation and the version in tile URLs).")
+    gzip_level: int = Field(1, ge=1, le=9, description="zlib level for clients that accept gzip.")
+    gzip_min_bytes: int = Field(1024, ge=0, description="Tiles smaller than this are sent uncompressed.")
+    max_age_s: int = Field(60, ge=0, description="Cache-Control max-age (s) of a tile requested without a "
+                           "version (a versioned tile URL is cached for a year: it changes when the data does).")
 
 
 class Settings(BaseSettings):
@@ -47,15 +72,9 @@ class Settings(BaseSettings):
         0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups; 6% [assumed] (DOMAIN.md §6).")
     db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
     db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
-    # vector tiles (issue 5): cache, connections, compression
-    tile_cache_mb: float = Field(64.0, ge=0, description="Tile cache size in MiB; 0 disables the cache.")
-    tile_pool_size: int = Field(8, ge=1, description="Database connections for tiles per worker (about 4 per "
-                                "core of the database host: more only adds context switches).")
-    tile_version_check_s: float = Field(1.0, gt=0, description="Seconds between reads of data_version (the "
-                                        "tile cache's invalidation).")
-    tile_gzip_level: int = Field(1, ge=1, le=9, description="zlib level for clients that accept gzip.")
-    tile_gzip_min_bytes: int = Field(1024, ge=0, description="Tiles smaller than this are sent uncompressed.")
-    ogc_pool_size: int = Field(8, ge=1, description="Database connections for OGC API items per worker.")
+    read_pool_size: int = Field(8, ge=1, description="asyncpg connections per worker for the hot reads (tiles and "
+                                "OGC API items); about 4 per core of the database host: more only adds context "
+                                "switches.")
     otel: bool = Field(False, description="FastAPI's native OpenTelemetry (traces, metrics and logs to the globally "
                        "configured providers). Off by default: without a collector it only costs a lookup per request.")
     # trust (issue 8): accounts, tokens, hostile input; see docs/security.md
@@ -78,6 +97,13 @@ class Settings(BaseSettings):
     report_chromium: str = Field("chromium", description="Chromium executable that prints report PDFs (name on "
                                  "PATH or a path), e.g. /usr/bin/chromium.")
     report_timeout_s: int = Field(60, ge=5, description="Seconds a PDF may take to print before it fails.")
+
+    # groups of their own, each read from its own variables when the settings are built
+    rules: PlanningRules = Field(default_factory=PlanningRules, description="Planning rules (RENEWAL_RULE_*).")
+    programme: ProgrammeRules = Field(default_factory=ProgrammeRules,
+                                      description="Programme deadlines, targets and incentives (RENEWAL_PROGRAMME_*).")
+    limits: IOLimits = Field(default_factory=IOLimits, description="Import limits (RENEWAL_IMPORT_*).")
+    tiles: TileSettings = Field(default_factory=TileSettings, description="Vector tiles (RENEWAL_TILE_*).")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -107,5 +133,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The settings of this process, read once."""
+    """The settings of this process, read once from the environment (for the app factory and the CLI only)."""
     return Settings()
