@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def error_body(code: str, detail: str, field: str | None = None) -> dict[str, str | None]:
+    """The JSON error body of the API and the CLI: a machine code, a sentence, and the input at fault."""
+    return {"code": code, "detail": detail, "field": field}
+
+
 class RenewalError(Exception):
     """Base of all domain errors; ``field`` names the input at fault when there is one."""
 
@@ -16,7 +21,7 @@ class RenewalError(Exception):
 
     def body(self) -> dict[str, str | None]:
         """The JSON error body shared by the API and the CLI."""
-        return {"code": self.code, "detail": self.detail, "field": self.field}
+        return error_body(self.code, self.detail, self.field)
 
 
 class InvalidParameter(RenewalError):

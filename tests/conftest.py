@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 from app.api import create_app
 from app.db import cluster, migrate
 from app.db.engine import make_engine
-from app.http_protocol import CoalescingHttpToolsProtocol
 from app.settings import Settings, get_settings
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -158,13 +157,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app served by uvicorn in a background thread, by default with the HTTP protocol `renewal serve`
-    uses; ``options`` are uvicorn's (``http``, ``log_level``, ``access_log``, ``lifespan``...)."""
+    """The app served by stock uvicorn in a background thread, as `renewal serve` serves it; ``options`` are
+    uvicorn's (``log_level``, ``access_log``, ``lifespan``...)."""
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        options = {"log_level": "warning", "access_log": False, "http": CoalescingHttpToolsProtocol, **options}
+        options = {"log_level": "warning", "access_log": False, **options}
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine
 
 from app import audit
-from app.api.deps import get_engine
-from app.auth.deps import ReviewerOrAdmin
-from app.auth.schemas import AuditEntryOut, AuditPage, errors
+from app.api.deps import ReviewerOrAdmin, get_engine
+from app.api.schemas import AuditEntryOut, AuditPage, errors
 from app.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])

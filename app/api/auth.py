@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import SettingsDep, get_engine
+from app.api.deps import CurrentUser, SettingsDep, get_engine
+from app.api.schemas import TokenOut, UserPublic, errors
 from app.auth import ratelimit, tokens, users
-from app.auth.deps import CurrentUser
 from app.auth.passwords import verify_password
-from app.auth.schemas import TokenOut, UserPublic, errors
 from app.errors import Unauthorized
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])

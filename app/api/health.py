@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from app.api.deps import ConnectionDep
+from app.db.schema import postgis_version
 
 router = APIRouter(tags=["health"])
 
@@ -13,5 +13,4 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Service and database health")
 def healthz(conn: ConnectionDep) -> dict[str, str]:
     """``{"status": "ok", "postgis": "<version>"}``; 503 with a JSON body while the database is away."""
-    version = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
-    return {"status": "ok", "postgis": str(version)}
+    return {"status": "ok", "postgis": postgis_version(conn)}

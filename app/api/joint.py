@@ -10,11 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from app import audit
-from app.api.deps import ConnectionDep, SettingsDep, get_engine
-from app.auth.deps import ReviewerOrAdmin
-from app.auth.schemas import errors
+from app.api.deps import ConnectionDep, ReviewerOrAdmin, RulesDep, SettingsDep, get_engine
+from app.api.schemas import errors
 from app.planning import joint_sql
-from app.planning.config import PlanningRules, get_rules
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/joint-developments", tags=["joint development 联合开发"])
@@ -54,7 +52,6 @@ class JointDevelopmentCreate(BaseModel):
             planned_floor_area_m2=self.planned_floor_area_m2)
 
 
-RulesDep = Annotated[PlanningRules, Depends(get_rules)]
 
 
 @router.post("/preview", summary="Merged outline and figures of a proposal, without saving")

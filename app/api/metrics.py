@@ -2,25 +2,23 @@
 
 Areas are planar m² in the storage CRS (and 亩 = m² × 15 / 10000); money in yuan per year, per-亩 figures
 in yuan/亩 and, where the name ends in ``_wan``, 万元/亩. The formulas live in :mod:`app.planning`. Money
-figures are null for anonymous readers (``app.auth.redact``).
+figures are null for anonymous readers (``app.api.redact``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from app.api.deps import ConnectionDep
-from app.auth.deps import OptionalPrincipal
-from app.auth.redact import MONEY_RULES, for_reader, require_login_for
+from app.api.deps import ConnectionDep, OptionalPrincipal, RulesDep
+from app.api.redact import for_reader, require_login_for
 from app.planning import metrics
-from app.planning.config import PlanningRules, get_rules
+from app.planning.money import MONEY_RULES
 from app.planning.rules import RULES
 
 router = APIRouter(prefix="/api", tags=["metrics"])
 
-RulesDep = Annotated[PlanningRules, Depends(get_rules)]
 _RULE_IDS = ", ".join(RULES)
 
 

@@ -19,18 +19,22 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from app import audit
-from app.api.deps import ConnectionDep, SettingsDep, get_engine
-from app.auth.deps import BlockEditor, OptionalPrincipal, block_editor
-from app.auth.redact import for_reader, sees_money
-from app.planning.config import PlanningRules, get_rules
+from app.api.deps import (
+    BlockEditor,
+    ConnectionDep,
+    OptionalPrincipal,
+    ProgrammeRulesDep,
+    RulesDep,
+    SettingsDep,
+    block_editor,
+    get_engine,
+)
+from app.api.redact import for_reader, sees_money
 from app.programme import classification, incentives, lifecycle, plans, progress, reports, tenx
-from app.programme.config import ProgrammeRules, get_programme_rules
 from app.settings import PROJECT_ROOT
 
 router = APIRouter(tags=["programme 改造提升攻坚行动"])
 
-RulesDep = Annotated[PlanningRules, Depends(get_rules)]
-ProgrammeRulesDep = Annotated[ProgrammeRules, Depends(get_programme_rules)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 BlockCode = Annotated[str, Path(description="区块编号 (block code), e.g. QK107-001.")]
 TownCode = Annotated[str, Path(description="区划代码 (town code), e.g. 330282107.")]
@@ -376,7 +380,7 @@ def city_report(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep,
                 principal: OptionalPrincipal, fmt: Annotated[ReportFormat, Path(description="html or pdf.")],
                 as_of: AsOf = None) -> Response:
     """Progress per town, map, failing-FAR list, overdue blocks, by year and mode (tax figures: logged in)."""
-    body = reports.city_html(conn, rules, prules, as_of, money=sees_money(principal))
+    body = reports.city_html(conn, rules, prules, as_of, show_money=sees_money(principal))
     return _report(body, fmt, "renewal-progress-330282", settings)
 
 
@@ -386,7 +390,7 @@ def town_report(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep,
                 principal: OptionalPrincipal, code: TownCode,
                 fmt: Annotated[ReportFormat, Path(description="html or pdf.")], as_of: AsOf = None) -> Response:
     """The town's progress, map (inline SVG), blocks, failing-FAR list, overdue blocks, 十化 summary."""
-    body = reports.town_html(conn, code, rules, prules, as_of, money=sees_money(principal))
+    body = reports.town_html(conn, code, rules, prules, as_of, show_money=sees_money(principal))
     return _report(body, fmt, f"renewal-progress-{code}", settings)
 
 
@@ -396,6 +400,6 @@ def dossier(conn: ConnectionDep, rules: RulesDep, prules: ProgrammeRulesDep, set
             principal: OptionalPrincipal, code: BlockCode,
             fmt: Annotated[ReportFormat, Path(description="html or pdf.")], as_of: AsOf = None) -> Response:
     """Map, parcels and owners, figures, classes, mode, status history, 十化 score, incentives, before/after."""
-    body = reports.dossier_html(conn, code, rules, prules, as_of, money=sees_money(principal))
+    body = reports.dossier_html(conn, code, rules, prules, as_of, show_money=sees_money(principal))
     return _report(body, fmt, f"dossier-{code}", settings)
 

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Response
 from sqlalchemy import Engine
 
-from app.api.deps import get_engine
+from app.api.deps import AdminUser, get_engine
+from app.api.schemas import UserCreate, UserPublic, UserUpdate, errors
 from app.auth import users
-from app.auth.deps import AdminUser
-from app.auth.etags import etag, if_match
-from app.auth.schemas import UserCreate, UserPublic, UserUpdate, errors
+from app.programme.lifecycle import etag, if_match
 
 router = APIRouter(prefix="/api/users", tags=["accounts"])
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -1,22 +1,21 @@
-"""Collections of the OGC API: the spatial layers of the registry whose tables exist, with their metadata."""
+"""Collections of the OGC API: the layers of the registry whose tables exist, their extents and queryables."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy import Connection, text
+import asyncpg
 
+from app.db import pool as read_pool
 from app.errors import NotFound
 from app.io import crs as crsmod
 from app.io.layers import LAYERS, Field, Layer
 
-_TABLES_TTL_S = 30.0
-_EXTENT_TTL_S = 30.0
-_tables_cache: dict[str, tuple[float, frozenset[str]]] = {}
-_extent_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_TTL_S = 30.0
+"""Seconds the list of tables and the extents are kept (an import forgets them at once)."""
 
-_EXISTING_TABLES = "SELECT t FROM unnest(CAST(:tables AS text[])) t WHERE to_regclass(t) IS NOT NULL"
+_EXISTING_TABLES = "SELECT array_agg(t) FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL"
 
 # Spatial extent in the storage CRS; the temporal extent from the layer's date or year, if it has one.
 _EXTENT_SQL = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent({geom}) e FROM {table}) x"
@@ -25,63 +24,60 @@ _TEMPORAL_SQL = "SELECT min({expr}), max({expr}) FROM {from_sql}"
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "date": "string", "bool": "boolean"}
 
 
-def _cache_key(conn: Connection) -> str:
-    """One cache per database."""
-    return conn.engine.url.render_as_string(hide_password=True)
+class FeatureLayers:
+    """The collections of one database: the registry's layers whose table exists, and their extents (cached)."""
 
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._tables: tuple[float, frozenset[str]] | None = None
+        self._extents: dict[str, tuple[float, dict[str, Any]]] = {}
 
-def available(conn: Connection) -> list[Layer]:
-    """Layers of the registry whose table exists in this database (cached for a few seconds)."""
-    key = _cache_key(conn)
-    hit = _tables_cache.get(key)
-    if hit is None or time.monotonic() - hit[0] > _TABLES_TTL_S:
-        tables = [layer.table for layer in LAYERS.values()]
-        found = frozenset(conn.execute(text(_EXISTING_TABLES), {"tables": tables}).scalars())
-        hit = (time.monotonic(), found)
-        _tables_cache[key] = hit
-    return [layer for layer in LAYERS.values() if layer.table in hit[1]]
+    async def available(self) -> dict[str, Layer]:
+        """Layers of the registry whose table exists, by collection id."""
+        if self._tables is None or time.monotonic() - self._tables[0] > _TTL_S:
+            found = await read_pool.fetchval(self.pool, _EXISTING_TABLES, [layer.table for layer in LAYERS.values()])
+            self._tables = (time.monotonic(), frozenset(found or ()))
+        return {name: layer for name, layer in LAYERS.items() if layer.table in self._tables[1]}
 
+    async def get(self, cid: str) -> Layer:
+        """The layer served as collection ``cid``, or 404."""
+        layers = await self.available()
+        if cid not in layers:
+            raise NotFound(f"no collection {cid!r}; collections: {', '.join(layers)}", field="collectionId")
+        return layers[cid]
 
-def collection_layer(conn: Connection, cid: str) -> Layer:
-    """The layer served as collection ``cid``, or 404."""
-    layers = {layer.name: layer for layer in available(conn)}
-    if cid not in layers:
-        raise NotFound(f"no collection {cid!r}; collections: {', '.join(layers)}", field="collectionId")
-    return layers[cid]
+    def forget(self) -> None:
+        """Forget cached tables and extents (after an import)."""
+        self._tables = None
+        self._extents.clear()
 
-
-def clear_caches() -> None:
-    """Forget cached tables and extents (after an import)."""
-    _tables_cache.clear()
-    _extent_cache.clear()
-
-
-def extent(conn: Connection, layer: Layer, storage_srid: int) -> dict[str, Any]:
-    """The collection's extent: CRS84 bbox, the bbox in the storage CRS, and a temporal interval if any."""
-    key = (_cache_key(conn), layer.name)
-    hit = _extent_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _EXTENT_TTL_S:
-        return hit[1]
-    row = conn.execute(text(_EXTENT_SQL.format(geom="geom", table=layer.table))).one()
-    out: dict[str, Any] = {}
-    if row[0] is not None:
-        bounds = (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
-        out["spatial"] = {
-            "bbox": [list(crsmod.storage_bounds_to_crs84(bounds, storage_srid))],
-            "crs": crsmod.CRS84_URI,
-        }
-    else:
-        out["spatial"] = {"bbox": [[-180.0, -90.0, 180.0, 90.0]], "crs": crsmod.CRS84_URI}
-    if layer.temporal is not None:
-        expr, kind = layer.temporal
-        lo, hi = conn.execute(text(_TEMPORAL_SQL.format(expr=expr, from_sql=layer.from_sql))).one()
-        if kind == "year":
-            interval = [f"{lo}-01-01T00:00:00Z" if lo else None, f"{hi}-12-31T23:59:59Z" if hi else None]
+    async def extent(self, layer: Layer, storage_srid: int) -> dict[str, Any]:
+        """The collection's extent: CRS84 bbox, and a temporal interval if the layer has dates."""
+        hit = self._extents.get(layer.name)
+        if hit is not None and time.monotonic() - hit[0] < _TTL_S:
+            return hit[1]
+        row = await read_pool.fetchrow(self.pool, _EXTENT_SQL.format(geom="geom", table=layer.table))
+        out: dict[str, Any] = {}
+        if row is not None and row[0] is not None:
+            bounds = (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+            out["spatial"] = {
+                "bbox": [list(crsmod.storage_bounds_to_crs84(bounds, storage_srid))],
+                "crs": crsmod.CRS84_URI,
+            }
         else:
-            interval = [f"{lo.isoformat()}T00:00:00Z" if lo else None, f"{hi.isoformat()}T23:59:59Z" if hi else None]
-        out["temporal"] = {"interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
-    _extent_cache[key] = (time.monotonic(), out)
-    return out
+            out["spatial"] = {"bbox": [[-180.0, -90.0, 180.0, 90.0]], "crs": crsmod.CRS84_URI}
+        if layer.temporal is not None:
+            expr, kind = layer.temporal
+            span = await read_pool.fetchrow(self.pool, _TEMPORAL_SQL.format(expr=expr, from_sql=layer.from_sql))
+            lo, hi = (span[0], span[1]) if span is not None else (None, None)
+            if kind == "year":
+                interval = [f"{lo}-01-01T00:00:00Z" if lo else None, f"{hi}-12-31T23:59:59Z" if hi else None]
+            else:
+                interval = [f"{lo.isoformat()}T00:00:00Z" if lo else None,
+                            f"{hi.isoformat()}T23:59:59Z" if hi else None]
+            out["temporal"] = {"interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+        self._extents[layer.name] = (time.monotonic(), out)
+        return out
 
 
 def property_schema(f: Field) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
@@ -24,6 +24,7 @@ from shapely.errors import GEOSException
 from app.errors import InvalidParameter
 from app.io.crs import OgcCrs, geometry_to_storage
 from app.io.layers import Layer
+from app.ogc.params import Params
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -72,14 +73,6 @@ class Operand:
     is_property: bool = False
 
 
-@dataclass
-class Compiled:
-    """A compiled filter: the SQL condition and its bound values."""
-
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
 def _tokens(text: str) -> list[Token]:
     """Split CQL2 text into tokens, or report where it cannot."""
     out: list[Token] = []
@@ -99,15 +92,14 @@ def _tokens(text: str) -> list[Token]:
 class _Parser:
     """Recursive-descent parser that emits SQL as it goes."""
 
-    def __init__(self, text: str, layer: Layer, crs: OgcCrs, storage_srid: int, prefix: str) -> None:
+    def __init__(self, text: str, layer: Layer, crs: OgcCrs, storage_srid: int, bind: Params) -> None:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
         self.layer = layer
         self.crs = crs
         self.srid = storage_srid
-        self.prefix = prefix
-        self.params: dict[str, Any] = {}
+        self.bind = bind
         self.depth = 0
 
     # --- token helpers -------------------------------------------------------------------------
@@ -139,9 +131,7 @@ class _Parser:
         return None
 
     def _bind(self, value: Any) -> str:
-        name = f"{self.prefix}{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
+        return self.bind(value)
 
     # --- grammar -------------------------------------------------------------------------------
     def parse(self) -> str:
@@ -392,10 +382,8 @@ def _date(text: str, word: str, parser: _Parser) -> dt.date | dt.datetime:
         raise parser._fail(f"invalid {word} {text!r}") from None
 
 
-def compile_filter(text: str, layer: Layer, crs: OgcCrs, storage_srid: int, prefix: str = "cql") -> Compiled:
-    """Compile a CQL2-text ``filter`` for ``layer`` into SQL with bound values named ``prefix<n>``."""
+def compile_filter(text: str, layer: Layer, crs: OgcCrs, storage_srid: int, bind: Params) -> str:
+    """Compile a CQL2-text ``filter`` for ``layer`` into a SQL condition whose values ``bind`` binds."""
     if len(text) > MAX_LENGTH:
         raise InvalidParameter(f"filter: longer than {MAX_LENGTH:,} characters", field="filter")
-    parser = _Parser(text, layer, crs, storage_srid, prefix)
-    sql = parser.parse()
-    return Compiled(sql, parser.params)
+    return _Parser(text, layer, crs, storage_srid, bind).parse()

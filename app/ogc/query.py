@@ -3,7 +3,8 @@
 The WHERE clause is assembled from parts whose SQL comes from the layer registry (property expressions,
 the geometry column) and whose values are bound. The count uses the same WHERE, so a bbox count is a
 GiST index scan. Features are concatenated as text in the database (geometry from ``ST_AsGeoJSON``,
-properties from ``json_build_object``) and handed to the client as one UTF-8 byte string.
+properties from ``json_build_object``) and handed to the client as one UTF-8 byte string. Values are bound
+as positional parameters as the conditions are added (:class:`app.ogc.params.Params`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import shapely
 
-from app.api.ogc.cql2 import compile_filter
-from app.api.ogc.pool import FeaturePool
+from app.db import pool as read_pool
 from app.errors import InvalidParameter
 from app.io import crs as crsmod
 from app.io.layers import Field, Layer
+from app.ogc.cql2 import compile_filter
+from app.ogc.params import Params
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
@@ -32,7 +35,7 @@ SELECT {count} AS matched,
             FROM {from_sql}
             WHERE {where}
             ORDER BY {order}
-            LIMIT :limit OFFSET :offset
+            LIMIT {limit} OFFSET {offset}
         ) q) AS features
 """
 _COUNT_SQL = "(SELECT count(*) FROM {from_sql} WHERE {where})"
@@ -47,10 +50,10 @@ SELECT (SELECT count(*) FROM m) AS matched,
             FROM {from_sql}
             WHERE {id} IN (SELECT k FROM m)
             ORDER BY {order}
-            LIMIT :limit OFFSET :offset
+            LIMIT {limit} OFFSET {offset}
         ) q) AS features
 """
-_ONE_SQL = "SELECT convert_to({feature}, 'UTF8') FROM {from_sql} WHERE {id} = :fid"
+_ONE_SQL = "SELECT convert_to({feature}, 'UTF8') FROM {from_sql} WHERE {id} = {fid}"
 
 _TRUE = {"true", "t", "1", "yes", "y", "是"}
 _FALSE = {"false", "f", "0", "no", "n", "否"}
@@ -58,17 +61,16 @@ _FALSE = {"false", "f", "0", "no", "n", "否"}
 
 @dataclass
 class Where:
-    """Conditions joined by AND, with their bound values."""
+    """Conditions joined by AND, with their bound values (``bind(value)`` gives a value's placeholder)."""
 
     parts: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
+    bind: Params = field(default_factory=Params)
     joins: bool = False  # whether a condition reads a joined table (else the count skips the joins)
     bbox: bool = False  # whether a bbox limits the features (then they are found once: _ITEMS_IN_BBOX_SQL)
 
-    def add(self, sql: str, **params: Any) -> None:
-        """Add one condition."""
+    def add(self, sql: str) -> None:
+        """Add one condition (its values bound with :attr:`bind`)."""
         self.parts.append(sql)
-        self.params.update(params)
 
     @property
     def sql(self) -> str:
@@ -105,10 +107,11 @@ def add_bbox(where: Where, layer: Layer, raw: str, bbox_crs: crsmod.OgcCrs, stor
     where.bbox = True
     ewkb = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
     geom = layer.geom_sql
+    box = f"ST_GeomFromEWKB({where.bind(ewkb)})"
     if shapely.equals(area, shapely.box(*area.bounds)):
-        where.add(f"{geom} && ST_GeomFromEWKB(:bbox)", bbox=ewkb)
+        where.add(f"{geom} && {box}")
     else:
-        where.add(f"{geom} && ST_GeomFromEWKB(:bbox) AND ST_Intersects({geom}, ST_GeomFromEWKB(:bbox))", bbox=ewkb)
+        where.add(f"{geom} && {box} AND ST_Intersects({geom}, {box})")
 
 
 def convert(f: Field, raw: str, field_name: str) -> Any:
@@ -132,7 +135,7 @@ def convert(f: Field, raw: str, field_name: str) -> Any:
 
 def add_properties(where: Where, layer: Layer, filters: dict[str, str]) -> None:
     """Equality filters on properties (``status=planned``); a comma separates alternatives."""
-    for i, (name, raw) in enumerate(sorted(filters.items())):
+    for name, raw in sorted(filters.items()):
         f = layer.field(name)
         split = f.kind != "str" or f.choices is not None  # free text may hold commas
         values = [convert(f, v, name) for v in raw.split(",")] if split else [raw]
@@ -140,9 +143,9 @@ def add_properties(where: Where, layer: Layer, filters: dict[str, str]) -> None:
         if not expr.startswith(f"{layer.alias}."):
             where.joins = True
         if len(values) == 1:
-            where.add(f"{expr} = :pf{i}", **{f"pf{i}": values[0]})
+            where.add(f"{expr} = {where.bind(values[0])}")
         else:
-            where.add(f"{expr} = ANY(:pf{i})", **{f"pf{i}": values})
+            where.add(f"{expr} = ANY({where.bind(values)})")
 
 
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}(T.*)?$")
@@ -175,25 +178,38 @@ def add_datetime(where: Where, layer: Layer, raw: str) -> None:
     if start and end and start > end:
         raise InvalidParameter("datetime: the interval ends before it starts", field="datetime")
     expr, kind = layer.temporal
-    if kind == "year":
-        if start:
-            where.add(f"{expr} >= :dt_lo", dt_lo=start.year)
-        if end:
-            where.add(f"{expr} <= :dt_hi", dt_hi=end.year)
-    else:
-        if start:
-            where.add(f"{expr} >= :dt_lo", dt_lo=start)
-        if end:
-            where.add(f"{expr} <= :dt_hi", dt_hi=end)
+    if start:
+        where.add(f"{expr} >= {where.bind(start.year if kind == 'year' else start)}")
+    if end:
+        where.add(f"{expr} <= {where.bind(end.year if kind == 'year' else end)}")
     if not start and not end:
         where.add(f"{expr} IS NOT NULL")
 
 
 def add_filter(where: Where, layer: Layer, raw: str, filter_crs: crsmod.OgcCrs, storage_srid: int) -> None:
     """A CQL2-text filter."""
-    compiled = compile_filter(raw, layer, filter_crs, storage_srid)
-    where.add(compiled.sql, **compiled.params)
+    where.add(compile_filter(raw, layer, filter_crs, storage_srid, where.bind))
     where.joins = True
+
+
+def items_where(layer: Layer, storage_srid: int, *, bbox: str | None = None, bbox_crs: str | None = None,
+                properties: dict[str, str] | None = None, datetime: str | None = None, filter: str | None = None,
+                filter_lang: str | None = None, filter_crs: str | None = None) -> Where:
+    """The conditions of an items request: bbox (in ``bbox_crs``), property equalities, datetime, CQL2 filter."""
+    where = Where()
+    if bbox is not None:
+        add_bbox(where, layer, bbox, crsmod.parse_ogc_crs(bbox_crs, storage_srid, "bbox-crs"), storage_srid)
+    elif bbox_crs is not None:
+        crsmod.parse_ogc_crs(bbox_crs, storage_srid, "bbox-crs")
+    if properties:
+        add_properties(where, layer, properties)
+    if datetime:
+        add_datetime(where, layer, datetime)
+    if filter:
+        if filter_lang not in (None, "cql2-text"):
+            raise InvalidParameter(f"filter-lang {filter_lang!r} is not supported; use cql2-text", field="filter-lang")
+        add_filter(where, layer, filter, crsmod.parse_ogc_crs(filter_crs, storage_srid, "filter-crs"), storage_srid)
+    return where
 
 
 def order_sql(layer: Layer, sortby: str | None) -> str:
@@ -237,26 +253,27 @@ class Page:
     returned: int
 
 
-async def run_items(pool: FeaturePool, layer: Layer, fields: list[Field], where: Where, order: str, limit: int,
+async def run_items(pool: asyncpg.Pool, layer: Layer, fields: list[Field], where: Where, order: str, limit: int,
                     offset: int, out: crsmod.OgcCrs, storage_srid: int) -> Page:
     """Run the items statement: numberMatched and the page's features in one round trip."""
     # Joins follow foreign keys that are NOT NULL: without a condition on a joined table they change no count.
     count_from = layer.from_sql if where.joins else f"{layer.table} {layer.alias}"
     feature = feature_sql(layer, fields, out, storage_srid)
+    paging = {"limit": where.bind(limit), "offset": where.bind(offset)}
     if where.bbox:
         sql = _ITEMS_IN_BBOX_SQL.format(id=f"{layer.alias}.id", count_from=count_from, where=where.sql, feature=feature,
-                                        from_sql=layer.from_sql, order=order)
+                                        from_sql=layer.from_sql, order=order, **paging)
     else:
         sql = _ITEMS_SQL.format(count=_COUNT_SQL.format(from_sql=count_from, where=where.sql), feature=feature,
-                                from_sql=layer.from_sql, where=where.sql, order=order)
-    row = await pool.fetchrow(sql, {**where.params, "limit": limit, "offset": offset})
+                                from_sql=layer.from_sql, where=where.sql, order=order, **paging)
+    row = await read_pool.fetchrow(pool, sql, *where.bind.values)
     assert row is not None
     matched, features = int(row[0]), row[1]
     returned = max(0, min(limit, matched - offset))
     return Page(bytes(features) if features is not None else b"", matched, returned)
 
 
-async def run_one(pool: FeaturePool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int
+async def run_one(pool: asyncpg.Pool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int
                   ) -> bytes | None:
     """One feature by its code, or None (also when ``fid`` cannot be a code of the layer, e.g. not a number)."""
     try:
@@ -265,7 +282,8 @@ async def run_one(pool: FeaturePool, layer: Layer, fid: str, out: crsmod.OgcCrs,
         return None
     if isinstance(key, int) and not -(2**31) <= key < 2**31:  # ids are PostgreSQL integers
         return None
+    bind = Params()
     sql = _ONE_SQL.format(feature=feature_sql(layer, list(layer.fields), out, storage_srid),
-                          from_sql=layer.from_sql, id=layer.id_sql)
-    row = await pool.fetchrow(sql, {"fid": key})
+                          from_sql=layer.from_sql, id=layer.id_sql, fid=bind(key))
+    row = await read_pool.fetchrow(pool, sql, *bind.values)
     return bytes(row[0]) if row is not None else None

@@ -172,6 +172,16 @@ def parse_if_match(header: str | None) -> int | None:
     return -1
 
 
+def if_match(header: str | None, what: str) -> int | None:
+    """:func:`parse_if_match` for any versioned resource (``what``: "user", "FAR exemption"...): the version the
+    header names, None for ``*``, -1 for a tag that names none; 428 without the header."""
+    try:
+        return parse_if_match(header)
+    except PreconditionRequired:
+        raise PreconditionRequired(f"this change needs an If-Match header with the {what}'s ETag (from its GET), "
+                                   "so that it cannot overwrite someone else's change", field="If-Match") from None
+
+
 def etag(version: int) -> str:
     """The ETag of a block at ``version`` (strong): ``"v7"``."""
     return f'"v{version}"'

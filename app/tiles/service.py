@@ -1,10 +1,11 @@
-"""The tile service: a lean asyncpg pool, one prepared statement per layer and connection, a bounded tile cache.
+"""The tile service: one statement per layer on the read pool, a bounded tile cache, and the data version.
 
 Tiles are bytes from ``ST_AsMVT`` handed straight to the response; nothing is decoded or re-encoded in
-Python. The optional cache (LRU, bounded in bytes) is invalidated through the ``data_version`` table that
-statement-level triggers bump on every change to towns, blocks, parcels and buildings (migration 0003):
-the service reads it at most every ``version_check_s`` seconds, and drops the whole cache when it moved.
-A tile computed while the version moved is not stored, so a stale tile never outlives one check.
+Python. The ``data_version`` table, bumped by statement-level triggers on every change to towns, blocks,
+parcels and buildings (migration 0003), is read at most every ``version_check_s`` seconds: its value goes
+into the tile URLs that TileJSON publishes (so browsers and proxies may keep a versioned tile for good) and
+into ETags, and when it moves the in-process cache (LRU, bounded in bytes) is dropped. A tile computed while
+the version moved is not stored, so a stale tile never outlives one check.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import logging
 import time
 import zlib
 from collections import OrderedDict
-from typing import Any
 
 import asyncpg
 
-from app.db.lean_pool import LeanPool
-from app.planning.config import PlanningRules, get_rules
-from app.settings import Settings
+from app.db import pool as read_pool
+from app.planning.config import PlanningRules
+from app.settings import TileSettings
 from app.tiles.layers import TileLayer
 
 log = logging.getLogger("renewal.tiles")
@@ -76,60 +76,53 @@ class TileCache:
 class TileService:
     """Answers tiles of the whitelisted layers from PostGIS, through the cache when it is enabled."""
 
-    def __init__(self, settings: Settings, rules: PlanningRules | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: TileSettings, rules: PlanningRules, srid: int) -> None:
+        self.pool = pool
         self.settings = settings
-        self.rules = rules or get_rules()
-        self.srid = settings.srid
-        self.cache = TileCache(int(settings.tile_cache_mb * 1024 * 1024)) if settings.tile_cache_mb > 0 else None
+        self.rules = rules
+        self.srid = srid
+        self.cache = TileCache(int(settings.cache_mb * 1024 * 1024)) if settings.cache_mb > 0 else None
         self.version: int | None = None
         self.generation = 0
         self._checked_at = float("-inf")
-        self._checking = False
-        self._pool = LeanPool(settings, settings.tile_pool_size, "renewal-tiles")  # connects on first use
 
-    async def close(self) -> None:
-        """Close the pool's connections."""
-        await self._pool.close()
-
-    async def _fetchval(self, sql: str, *args: Any) -> Any:
-        """One value from a statement (prepared once per connection by asyncpg)."""
-        return await self._pool.fetchval(sql, *args)
+    @property
+    def tag(self) -> str | None:
+        """``<data version>-<rule version>``: what a tile's content depends on (None before the first read)."""
+        return None if self.version is None else f"{self.version}-{self.rules.rule_version}"
 
     async def check_version(self, force: bool = False) -> None:
         """Read ``data_version`` if the last read is older than ``version_check_s``; on change drop the cache."""
-        if self.cache is None or self._checking:
-            return
         now = time.monotonic()
-        if not force and now - self._checked_at < self.settings.tile_version_check_s:
+        if not force and now - self._checked_at < self.settings.version_check_s:
             return
-        self._checking = True
+        self._checked_at = now  # concurrent callers in the same second do not read it again
         try:
-            try:
-                version = await self._fetchval(VERSION_SQL)
-            except asyncpg.UndefinedTableError:
-                log.warning("no data_version table (migration 0003 missing): tile cache disabled")
-                self.cache = None
-                return
-            self._checked_at = time.monotonic()
-            if version != self.version:
+            version = await read_pool.fetchval(self.pool, VERSION_SQL)
+        except asyncpg.UndefinedTableError:
+            log.warning("no data_version table (migration 0003 missing): tiles carry no version")
+            return
+        except BaseException:
+            self._checked_at = float("-inf")  # read again next time
+            raise
+        if version != self.version:
+            if self.cache is not None:
                 self.cache.clear()
-                self.generation += 1
-                self.version = version
-        finally:
-            self._checking = False
+            self.generation += 1
+            self.version = version
 
     async def tile(self, layer: TileLayer, z: int, x: int, y: int) -> bytes:
         """The MVT bytes of one tile (``b""`` when the tile holds no feature)."""
+        await self.check_version()
         key: TileKey = (layer.name, z, x, y, False)
-        if self.cache is not None:
-            await self.check_version()
         cache = self.cache
         if cache is not None:
             hit = cache.get(key)
             if hit is not None:
                 return hit
         generation = self.generation
-        data: bytes = await self._fetchval(layer.sql, *layer.params(z, x, y, self.srid, self.rules)) or b""
+        data: bytes = await read_pool.fetchval(self.pool, layer.sql,
+                                               *layer.params(z, x, y, self.srid, self.rules)) or b""
         if cache is not None and generation == self.generation:
             cache.put(key, data)
         return data
@@ -138,7 +131,7 @@ class TileService:
         """The tile gzip-compressed when that is worth it: (bytes, compressed)."""
         generation = self.generation
         data = await self.tile(layer, z, x, y)
-        if len(data) < self.settings.tile_gzip_min_bytes:
+        if len(data) < self.settings.gzip_min_bytes:
             return data, False
         key: TileKey = (layer.name, z, x, y, True)
         cache = self.cache
@@ -146,7 +139,7 @@ class TileService:
             hit = cache.get(key)
             if hit is not None:
                 return hit, True
-        packer = zlib.compressobj(self.settings.tile_gzip_level, zlib.DEFLATED, 31)  # 31: gzip container
+        packer = zlib.compressobj(self.settings.gzip_level, zlib.DEFLATED, 31)  # 31: gzip container
         packed = packer.compress(data) + packer.flush()
         if cache is not None and generation == self.generation:
             cache.put(key, packed)

@@ -7,17 +7,17 @@ formula say independently of the tile statements.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 
 import mapbox_vector_tile
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from app.api import create_app, tiles
+from app.api import create_app
 from app.planning import formulas
 from tests.conftest import login_as
 
@@ -85,7 +85,8 @@ def test_tilejson(api, layer, minzoom):
     assert resp.status_code == 200
     tj = resp.json()
     assert tj["tilejson"] == "3.0.0"
-    assert tj["tiles"] == [f"http://testserver/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"]
+    assert re.fullmatch(r"\d+-rules-1", tj["data_version"])
+    assert tj["tiles"] == [f"http://testserver/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={tj['data_version']}"]
     assert (tj["minzoom"], tj["maxzoom"]) == (minzoom, 20 if layer != "towns" else 16)
     assert tj["scheme"] == "xyz"
     w, s, e, n = tj["bounds"]
@@ -217,22 +218,36 @@ def test_head_has_no_body(api, db):
     assert resp.content == b""
 
 
-def test_router_path_answers_like_the_fast_path(sample_settings, api, db):
-    """Without the ASGI fast path, the FastAPI route gives the same tile."""
+def test_versioned_tiles_are_immutable_and_unversioned_ones_revalidate(api, db):
+    """TileJSON's URL (current version) may be kept for a year; without it, a minute and an ETag (304)."""
     _, lon, lat = block_point(db)
     x, y = tile_of(lon, lat, 15)
-    app = FastAPI()
-    app.state.settings = sample_settings
-    app.include_router(tiles.router)
-    with TestClient(app) as bare:
-        a = bare.get(f"/tiles/parcels/15/{x}/{y}.mvt", headers={"accept-encoding": "gzip"})
-        empty = bare.get("/tiles/parcels/15/0/0.mvt")
-    b = api.get(f"/tiles/parcels/15/{x}/{y}.mvt", headers={"accept-encoding": "gzip"})
-    assert a.status_code == b.status_code == 200
-    assert a.headers["content-encoding"] == "gzip"
-    assert a.content == b.content
-    assert a.headers["content-type"] == b.headers["content-type"]
-    assert empty.status_code == 204
+    template = api.get("/tiles/parcels.json").json()["tiles"][0]
+    versioned = template.replace("{z}/{x}/{y}", f"15/{x}/{y}").replace("http://testserver", "")
+    assert "?v=" in versioned
+    resp = api.get(versioned)
+    assert resp.status_code == 200
+    assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
+    plain = api.get(f"/tiles/parcels/15/{x}/{y}.mvt")
+    assert plain.headers["cache-control"] == "public, max-age=60"
+    assert plain.content == resp.content
+    assert plain.headers["etag"] == resp.headers["etag"] == f'W/"{versioned.split("?v=")[1]}"'
+    again = api.get(f"/tiles/parcels/15/{x}/{y}.mvt", headers={"if-none-match": plain.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    stale = api.get(f"/tiles/parcels/15/{x}/{y}.mvt?v=1-rules-0")  # an old version: short-lived like no version
+    assert stale.headers["cache-control"] == "public, max-age=60"
+
+
+def test_tiles_behind_a_login_are_cached_privately(sample_settings, db):
+    """With reading behind a login, no shared cache (proxy) may keep a tile."""
+    _, lon, lat = block_point(db)
+    x, y = tile_of(lon, lat, 15)
+    settings = sample_settings.model_copy(update={"read_requires_login": True})
+    with TestClient(create_app(settings)) as closed:
+        assert closed.get(f"/tiles/parcels/15/{x}/{y}.mvt").status_code == 401
+        resp = login_as(closed, "viewer").get(f"/tiles/parcels/15/{x}/{y}.mvt")
+        assert resp.status_code == 200
+        assert resp.headers["cache-control"] == "private, max-age=60"
 
 
 def test_cache_serves_and_is_invalidated_by_a_change(api, db):
@@ -259,13 +274,13 @@ def test_cache_serves_and_is_invalidated_by_a_change(api, db):
     try:
         with db.begin() as conn:
             conn.execute(text("UPDATE blocks SET status = :s WHERE code = :c"), {"s": after, "c": code})
-        time.sleep(service.settings.tile_version_check_s + 0.1)
+        time.sleep(service.settings.version_check_s + 0.1)
         assert status_in_tile() == after
         assert api.get(url, headers={"if-none-match": etag}).status_code == 200
     finally:
         with db.begin() as conn:
             conn.execute(text("UPDATE blocks SET status = :s WHERE code = :c"), {"s": before, "c": code})
-    time.sleep(service.settings.tile_version_check_s + 0.1)
+    time.sleep(service.settings.version_check_s + 0.1)
     assert status_in_tile() == before
 
 
@@ -285,7 +300,7 @@ def test_far_exemption_changes_pass_in_tiles_and_cards(api, db):
         with db.begin() as conn:
             conn.execute(text("INSERT INTO far_exemptions (block_id, min_far, reason) "
                               "SELECT id, NULL, '测试：规则豁免' FROM blocks WHERE code = :c"), {"c": code})
-        time.sleep(service.settings.tile_version_check_s + 0.1)
+        time.sleep(service.settings.version_check_s + 0.1)
         assert all(passes().values())
         card = api.get(f"/api/blocks/{code}/card").json()
         assert card["far_min"] is None
@@ -298,7 +313,7 @@ def test_far_exemption_changes_pass_in_tiles_and_cards(api, db):
         with db.begin() as conn:
             conn.execute(text("DELETE FROM far_exemptions WHERE block_id = (SELECT id FROM blocks WHERE code = :c)"),
                          {"c": code})
-    time.sleep(service.settings.tile_version_check_s + 0.1)
+    time.sleep(service.settings.version_check_s + 0.1)
     assert passes() == before
 
 

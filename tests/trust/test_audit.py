@@ -274,7 +274,7 @@ def test_require_town_editor_for(trust_settings) -> None:
     from fastapi.testclient import TestClient
 
     from app.api import create_app
-    from app.auth.deps import require_town_editor_for
+    from app.api.deps import require_town_editor_for
 
     app = create_app(trust_settings)
     app.add_api_route("/probe/{town}", lambda town: {"town": town},

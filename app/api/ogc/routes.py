@@ -16,20 +16,24 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
-from app.api.deps import ConnectionDep, SettingsDep
-from app.api.ogc import collections as coll
+from app.api.deps import OptionalPrincipal, SettingsDep
 from app.api.ogc import html
-from app.api.ogc import query as q
-from app.api.ogc.pool import FeaturePool
-from app.api.ogc.pool import lifespan as pool_lifespan
-from app.auth.deps import OptionalPrincipal
-from app.auth.redact import visible_layer
+from app.api.redact import visible_layer
 from app.errors import InvalidParameter, NotFound
 from app.io import crs as crsmod
 from app.io.formats import GEOJSON, HTML, JSON, JSON_SCHEMA, OPENAPI_30
 from app.io.layers import Layer
+from app.ogc import collections as coll
+from app.ogc import query as q
+from app.ogc.collections import FeatureLayers
 
-router = APIRouter(prefix="/ogc", tags=["OGC API – Features"], lifespan=pool_lifespan)
+router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+
+
+def _layers(request: Request) -> FeatureLayers:
+    """The collections of the application's database."""
+    layers: FeatureLayers = request.app.state.layers
+    return layers
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -187,10 +191,11 @@ def _collection_doc(request: Request, layer: Layer, extent: dict[str, Any], stor
 
 
 @router.get("/collections", summary="Collections", responses=_answers(JSON, HTML))
-def collections(request: Request, conn: ConnectionDep, settings: SettingsDep, f: Fmt = None) -> Response:
+async def collections(request: Request, settings: SettingsDep, f: Fmt = None) -> Response:
     """Every collection with its extent and CRS list."""
-    docs = [_collection_doc(request, layer, coll.extent(conn, layer, settings.srid), settings.srid)
-            for layer in coll.available(conn)]
+    layers = _layers(request)
+    docs = [_collection_doc(request, layer, await layers.extent(layer, settings.srid), settings.srid)
+            for layer in (await layers.available()).values()]
     base = _base(request)
     links = [_link(f"{base}/collections", "self", JSON), _link(f"{base}/collections?f=html", "alternate", "text/html")]
     body = {"links": links, "collections": docs, "crs": [c.uri for c in crsmod.offered(settings.srid)]}
@@ -201,11 +206,11 @@ def collections(request: Request, conn: ConnectionDep, settings: SettingsDep, f:
 
 
 @router.get("/collections/{cid}", summary="One collection", responses=_answers(JSON, HTML))
-def collection(request: Request, conn: ConnectionDep, settings: SettingsDep, cid: CollectionId,
-               f: Fmt = None) -> Response:
+async def collection(request: Request, settings: SettingsDep, cid: CollectionId, f: Fmt = None) -> Response:
     """The metadata of one collection."""
-    layer = coll.collection_layer(conn, cid)
-    doc = _collection_doc(request, layer, coll.extent(conn, layer, settings.srid), settings.srid)
+    layers = _layers(request)
+    layer = await layers.get(cid)
+    doc = _collection_doc(request, layer, await layers.extent(layer, settings.srid), settings.srid)
     if _wants_html(request, f):
         return _html(doc["title"], html.definition_list({k: v for k, v in doc.items() if k != "links"})
                      + html.links_list(doc["links"]), doc["links"])
@@ -214,11 +219,10 @@ def collection(request: Request, conn: ConnectionDep, settings: SettingsDep, cid
 
 @router.get("/collections/{cid}/queryables", summary="Queryable properties (with Chinese titles)",
             responses=_answers(JSON_SCHEMA, HTML))
-def queryables(request: Request, conn: ConnectionDep, principal: OptionalPrincipal, cid: CollectionId,
-               f: Fmt = None) -> Response:
+async def queryables(request: Request, principal: OptionalPrincipal, cid: CollectionId, f: Fmt = None) -> Response:
     """The properties a ``filter`` or a property parameter may use, as JSON Schema (no money figures for
     anonymous readers)."""
-    layer = visible_layer(principal, coll.collection_layer(conn, cid))
+    layer = visible_layer(principal, await _layers(request).get(cid))
     doc = coll.queryables(layer, f"{_base(request)}/collections/{cid}/queryables")
     if _wants_html(request, f):
         rows = [[name, p.get("title"), p.get("type", p.get("format"))] for name, p in doc["properties"].items()]
@@ -227,18 +231,10 @@ def queryables(request: Request, conn: ConnectionDep, principal: OptionalPrincip
 
 
 @router.get("/collections/{cid}/schema", summary="Schema of the features", responses=_answers(JSON_SCHEMA))
-def schema(request: Request, conn: ConnectionDep, principal: OptionalPrincipal, cid: CollectionId) -> Response:
+async def schema(request: Request, principal: OptionalPrincipal, cid: CollectionId) -> Response:
     """Every property of the collection's features, as JSON Schema."""
-    layer = visible_layer(principal, coll.collection_layer(conn, cid))
+    layer = visible_layer(principal, await _layers(request).get(cid))
     return _json(coll.queryables(layer, f"{_base(request)}/collections/{cid}/schema"), JSON_SCHEMA)
-
-
-async def _layer(pool: FeaturePool, cid: str) -> Layer:
-    """The layer served as collection ``cid`` (its table exists), or 404."""
-    layers = await pool.layers()
-    if cid not in layers:
-        raise NotFound(f"no collection {cid!r}; collections: {', '.join(layers)}", field="collectionId")
-    return layers[cid]
 
 
 def _content_crs(out: crsmod.OgcCrs) -> dict[str, str]:
@@ -274,8 +270,7 @@ async def items(
 ) -> Response:
     """A page of features with numberMatched, numberReturned and next/prev links (parcels without invest,
     output and tax for anonymous readers: neither shown nor usable in filters and sorting)."""
-    pool: FeaturePool = request.app.state.ogc_pool
-    layer = visible_layer(principal, await _layer(pool, cid))
+    layer = visible_layer(principal, await _layers(request).get(cid))
     srid = request.app.state.settings.srid
     prop_filters: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
@@ -287,22 +282,12 @@ async def items(
             raise InvalidParameter(f"unknown query parameter {key!r}; properties of {cid}: "
                                    f"{', '.join(f.name for f in layer.fields)}", field=key)
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
-    where = q.Where()
-    if bbox is not None:
-        q.add_bbox(where, layer, bbox, crsmod.parse_ogc_crs(bbox_crs, srid, "bbox-crs"), srid)
-    elif bbox_crs is not None:
-        crsmod.parse_ogc_crs(bbox_crs, srid, "bbox-crs")
-    if prop_filters:
-        q.add_properties(where, layer, prop_filters)
-    if datetime:
-        q.add_datetime(where, layer, datetime)
-    if filter:
-        if filter_lang not in (None, "cql2-text"):
-            raise InvalidParameter(f"filter-lang {filter_lang!r} is not supported; use cql2-text", field="filter-lang")
-        q.add_filter(where, layer, filter, crsmod.parse_ogc_crs(filter_crs, srid, "filter-crs"), srid)
+    where = q.items_where(layer, srid, bbox=bbox, bbox_crs=bbox_crs, properties=prop_filters, datetime=datetime,
+                          filter=filter, filter_lang=filter_lang, filter_crs=filter_crs)
     fields = q.select_fields(layer, properties)
     limit = min(limit, q.MAX_LIMIT)
-    page = await q.run_items(pool, layer, fields, where, q.order_sql(layer, sortby), limit, offset, out, srid)
+    page = await q.run_items(request.app.state.pool, layer, fields, where, q.order_sql(layer, sortby), limit, offset,
+                             out, srid)
 
     url = request.url
     want_html = _wants_html(request, f)
@@ -345,11 +330,10 @@ async def item(request: Request, principal: OptionalPrincipal, cid: CollectionId
                               ] = None,
                f: Fmt = None) -> Response:
     """One feature with links to its collection."""
-    pool: FeaturePool = request.app.state.ogc_pool
-    layer = visible_layer(principal, await _layer(pool, cid))
+    layer = visible_layer(principal, await _layers(request).get(cid))
     srid = request.app.state.settings.srid
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
-    feature = await q.run_one(pool, layer, fid, out, srid)
+    feature = await q.run_one(request.app.state.pool, layer, fid, out, srid)
     if feature is None:
         raise NotFound(f"no feature {fid!r} in {cid}", field="featureId")
     base = f"{_base(request)}/collections/{cid}"
