@@ -75,3 +75,49 @@ def test_errors_exit_2(env, args, message):
     run = check(env, *args)
     assert run.returncode == 2
     assert message in " ".join(run.stderr.split())
+
+
+# ---------------------------------------------------------------- the CLI package: settings from the context
+def test_serve_runs_stock_uvicorn_with_the_context_settings(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.settings import Settings
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    settings = Settings(host="10.0.0.1", port=8123, workers=3)
+    run = CliRunner().invoke(cli, ["serve", "--port", "9000"], obj=settings)
+    assert run.exit_code == 0, run.output
+    # uvicorn's own protocol classes, access log and proxy headers: as `uvicorn app.main:app` runs
+    assert calls == [(("app.main:app",), {"host": "10.0.0.1", "port": 9000, "workers": 3, "log_level": "info"})]
+
+
+def test_commands_read_the_settings_on_the_context():
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.settings import Settings
+
+    settings = Settings(database_url="postgresql://nobody@127.0.0.1:9/elsewhere", db_connect_timeout_s=1)
+    run = CliRunner().invoke(cli, ["check", "far_min", "--format", "json"], obj=settings)
+    assert run.exit_code == 3
+    assert "cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:9/elsewhere" in run.output
+
+
+def test_settings_are_built_only_in_the_root_callback():
+    import ast
+    from pathlib import Path
+
+    import app.cli
+
+    readers = {"get_settings", "get_rules", "get_programme_rules", "get_limits"}
+    found = set()
+    for path in Path(app.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in readers:
+                    found.add((path.name, name))
+    assert found == {("__init__.py", "get_settings")}
