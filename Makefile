@@ -33,6 +33,8 @@ test: $(STAMP)
 	@fc-list :lang=zh 2>/dev/null | grep -q . || ./scripts/apt-install.sh fonts-wqy-microhei || true
 	@# the programme's report tests turn PDFs into text and images (pdftotext, pdftoppm)
 	@command -v pdftotext >/dev/null || ./scripts/apt-install.sh poppler-utils
+	@# GDAL's own OGC API client (ogrinfo) reads the service in the OGC tests
+	@command -v ogrinfo >/dev/null || ./scripts/apt-install.sh gdal-bin
 	$(BIN)/renewal db up
 	./scripts/pytest.sh $(PYTEST_ARGS)
 

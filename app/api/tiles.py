@@ -45,10 +45,11 @@ def tile_layer(name: str, z: int, x: int, y: int) -> TileLayer:
     return layer
 
 
-@router.api_route("/tiles/{layer}/{z}/{x}/{y}.mvt", methods=["GET", "HEAD"],
-                  summary="A vector tile (MVT, EPSG:3857) of a layer", response_class=Response,
-                  responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "The tile holds no feature."},
-                             304: {"description": "Unchanged since the ETag in If-None-Match."}})
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", summary="A vector tile (MVT, EPSG:3857) of a layer",
+            response_class=Response,
+            responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "The tile holds no feature."},
+                       304: {"description": "Unchanged since the ETag in If-None-Match."}})
+@router.head("/tiles/{layer}/{z}/{x}/{y}.mvt", include_in_schema=False)
 async def tile(
     request: Request,
     layer: Annotated[str, Path(description="towns, blocks, parcels or buildings.")],

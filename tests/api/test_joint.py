@@ -18,6 +18,7 @@ from app.api import create_app
 from app.db.engine import make_engine
 from app.errors import InvalidParameter
 from app.io import importer
+from app.io.safety import IOLimits
 from tests.api.test_tiles import tile_of
 from tests.conftest import login_as
 
@@ -187,7 +188,7 @@ def test_joint_developments_are_not_imported(jd_url, base_settings, tmp_path):
     engine = make_engine(base_settings, jd_url)
     try:
         with pytest.raises(InvalidParameter, match="joint_developments are made by the service, not imported"):
-            importer.import_file(engine, path, "joint_developments")
+            importer.import_file(engine, path, "joint_developments", limits=IOLimits())
     finally:
         engine.dispose()
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.api import create_app
 from app.db.engine import make_engine
-from app.planning.config import PlanningRules, get_rules
+from app.planning.config import PlanningRules
 from tests.conftest import login_as
 from tests.planning import cases
 
@@ -125,11 +125,9 @@ def test_bad_parameters_are_400(api, query, body):
 
 
 def test_configured_rules_travel_with_results(api):
-    api.app.dependency_overrides[get_rules] = lambda: PlanningRules(far_min=1.5)
-    try:
-        body = api.get(f"/api/parcels/{P['A4a']}/metrics").json()
-    finally:
-        api.app.dependency_overrides.clear()
+    settings = api.app.state.settings.model_copy(update={"rules": PlanningRules(far_min=1.5)})
+    with TestClient(create_app(settings)) as other:
+        body = other.get(f"/api/parcels/{P['A4a']}/metrics").json()
     far = rule(body, "far_min")
     assert far["threshold"] == 1.5 and far["shortfall"] == 11_800.0  # 1.5 × 10 000 − 3 200
     assert far["rule_version"].startswith("rules-1+") and body["rule_version"] == far["rule_version"]

@@ -22,6 +22,7 @@ from app.api import create_app
 from app.db import cluster
 from app.db.engine import make_engine
 from app.io import exporter, sample_load
+from app.planning.config import PlanningRules
 from app.settings import Settings
 from tests.test_health import Relay
 from tests.trust.conftest import BLOCK_A, PARCEL_A, Trust, login
@@ -137,7 +138,7 @@ def test_import_killed_halfway_leaves_nothing_behind(databases, base_settings: S
     try:
         sample_load.load(engine, scale=0.3, seed=7)
         path = tmp_path / "parcels.gpkg"
-        exporter.export(engine, "parcels", path, fmt="gpkg")
+        exporter.export(engine, "parcels", path, fmt="gpkg", rules=PlanningRules())
         gdf = gpd.read_file(path)
         gdf["tax"] = gdf["tax"].fillna(0) * 2 + 1  # an upsert that changes every parcel
         gdf.to_file(path, driver="GPKG")

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.api import create_app
+from app.api.middleware import basemap_source, content_security_policy
 from app.io.safety import IOLimits
-from app.security import basemap_source, content_security_policy
 from tests.trust.conftest import BLOCK_A, PARCEL_A, TOWN_A, Trust
 
 INJECTIONS = [
@@ -133,13 +133,11 @@ def test_oversized_bodies_are_refused(trust_settings) -> None:
 
 
 def test_oversized_imports_are_refused(trust: Trust) -> None:
-    trust.api.app.state.io_limits = IOLimits(max_upload_mb=0.01)  # type: ignore[attr-defined]
-    try:
-        resp = trust.api.post("/api/import", headers=trust.auth("ada"), data={"layer": "parcels"},
-                              files={"file": ("big.geojson", b"{" + b" " * 100_000 + b"}", "application/geo+json")})
-        assert resp.status_code == 413 and resp.json()["code"] == "PayloadTooLarge"
-    finally:
-        trust.api.app.state.io_limits = None  # type: ignore[attr-defined]
+    small = trust.settings.model_copy(update={"limits": IOLimits(max_upload_mb=0.01)})
+    with TestClient(create_app(small)) as api:
+        resp = api.post("/api/import", headers=trust.auth("ada"), data={"layer": "parcels"},
+                        files={"file": ("big.geojson", b"{" + b" " * 100_000 + b"}", "application/geo+json")})
+    assert resp.status_code == 413 and resp.json()["code"] == "PayloadTooLarge"
 
 
 def test_nul_characters_are_refused(trust: Trust, unchanged: None) -> None:
