@@ -30,7 +30,6 @@ from typing import Any
 import psycopg
 from pyproj import Transformer
 
-from app.http_protocol import PROTOCOL
 from bench.bench_tiles import WRK_LUA
 
 RESULTS = Path(__file__).parent / "results"
@@ -216,7 +215,7 @@ def main() -> None:
     results: dict[str, Any] = {"database": BENCH_DB, "parcels": parcels, "clients": args.clients,
                                "limit": args.limit, "duration_s": args.duration, "bbox": "1 km x 1 km, CRS84",
                                "cpus": os.cpu_count()}
-    servers = [("renewal", [sys.executable, "-m", "uvicorn", "app.main:app", "--http", PROTOCOL],  # as `renewal serve`
+    servers = [("renewal", [sys.executable, "-m", "uvicorn", "app.main:app"],  # as `renewal serve`
                 "/ogc/collections/parcels/items", {"DATABASE_URL": BENCH_URL})]
     if not args.skip_tipg:
         if not (TIPG_VENV / "bin" / "uvicorn").exists():

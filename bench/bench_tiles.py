@@ -44,7 +44,6 @@ from sqlalchemy.engine import make_url
 
 from app.db import migrate
 from app.db.engine import make_engine
-from app.http_protocol import PROTOCOL
 from app.io import sample_load
 from app.settings import get_settings
 from app.tiles.layers import TILE_LAYERS
@@ -300,7 +299,7 @@ def main() -> None:
         tmp = Path(tmpdir)
         port_nc, port_c, port_t = free_port(), free_port(), free_port()
         uv = [sys.executable, "-m", "uvicorn", "app.main:app", "--workers", "1", "--no-access-log",
-              "--log-level", "warning", "--http", PROTOCOL]  # as `renewal serve` runs it
+              "--log-level", "warning"]  # stock uvicorn, as `renewal serve` runs it (access log off for all)
         tipg_server = (server([str(ensure_tipg()), "tipg.main:app", "--port", str(port_t), "--workers", "1",
                                "--no-access-log", "--log-level", "warning"],
                               {**app_env, "TIPG_DB_SCHEMAS": '["public"]', "TIPG_MAX_FEATURES_PER_TILE": "100000"},
