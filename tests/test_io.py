@@ -19,9 +19,13 @@ from sqlalchemy import Engine, text
 from app.db.engine import make_engine
 from app.errors import Conflict, InvalidFile, InvalidParameter
 from app.io import exporter, importer, sample_load
+from app.io.safety import IOLimits
+from app.planning.config import PlanningRules
 from tests import handmade
 
 ORDER = ("towns", "blocks", "parcels", "buildings")
+LIMITS = IOLimits()
+RULES = PlanningRules()
 
 
 @pytest.fixture()
@@ -41,12 +45,12 @@ def counts(engine: Engine) -> dict[str, int]:
 def import_handmade(engine: Engine, tmp_path: Path, driver: str = "GPKG", suffix: str = "gpkg") -> None:
     for name, gdf in handmade.layers().items():
         path = handmade.write(gdf, tmp_path / f"{name}.{suffix}", driver)
-        importer.import_file(engine, path, name)
+        importer.import_file(engine, path, name, limits=LIMITS)
 
 
 def read_back(engine: Engine, name: str, tmp_path: Path, fmt: str = "gpkg", crs: str | None = None):
     out = tmp_path / f"out_{name}.{fmt}"
-    n = exporter.export_layer(engine, name, out, fmt=fmt, crs=crs)
+    n = exporter.export_layer(engine, name, out, fmt=fmt, crs=crs, rules=RULES)
     gdf = pyogrio.read_dataframe(out)
     assert len(gdf) == n
     return gdf.sort_values("code").reset_index(drop=True)
@@ -85,11 +89,11 @@ def test_handmade_round_trip(fresh, tmp_path, driver, suffix):
 def test_crs_variants_land_in_the_same_place(fresh, tmp_path, epsg):
     layers = handmade.layers()
     for name in ("towns", "blocks"):
-        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name)
+        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name, limits=LIMITS)
     moved = layers["parcels"].to_crs(epsg)
     if epsg == 4528:  # zone-prefixed easting: 40 500 000 false easting (DOMAIN.md §3)
         assert moved.geometry.bounds["minx"].min() == pytest.approx(40_620_000.0)
-    importer.import_file(fresh, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels")
+    importer.import_file(fresh, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels", limits=LIMITS)
     got = read_back(fresh, "parcels", tmp_path)
     assert got.geometry.area.tolist() == pytest.approx([9600.0, 20000.0, 19000.0], abs=0.01)
     assert got.geometry.bounds["minx"].min() == pytest.approx(handmade.X0, abs=0.001)
@@ -101,8 +105,8 @@ def test_crs_given_on_the_command_line(fresh, tmp_path):
     handmade.write(layers["towns"].to_crs(4528), path, "ESRI Shapefile")
     path.with_suffix(".prj").unlink()
     with pytest.raises(InvalidFile, match="declares no CRS; give one with --crs"):
-        importer.import_file(fresh, path, "towns")
-    importer.import_file(fresh, path, "towns", crs="EPSG:4528")
+        importer.import_file(fresh, path, "towns", limits=LIMITS)
+    importer.import_file(fresh, path, "towns", crs="EPSG:4528", limits=LIMITS)
     got = read_back(fresh, "towns", tmp_path)
     assert got.geometry.area[0] == pytest.approx(9_000_000.0, abs=0.01)
     assert got["name"][0] == "观海卫镇"
@@ -160,10 +164,10 @@ def bad_cases():
 def test_bad_file_changes_nothing(fresh, tmp_path, layer, gdf, error, message):
     layers = handmade.layers()
     for name in ("towns", "blocks") + (("parcels",) if layer == "buildings" else ()):
-        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"ok_{name}.gpkg"), name)
+        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"ok_{name}.gpkg"), name, limits=LIMITS)
     before = counts(fresh)
     with pytest.raises(error, match=message):  # strict: invalid geometry is refused, not repaired (issue 6)
-        importer.import_file(fresh, handmade.write(gdf, tmp_path / "bad.gpkg"), layer, strict=True)
+        importer.import_file(fresh, handmade.write(gdf, tmp_path / "bad.gpkg"), layer, strict=True, limits=LIMITS)
     assert counts(fresh) == before
 
 
@@ -174,7 +178,7 @@ def test_existing_code_is_a_conflict_and_nothing_is_written(fresh, tmp_path):
     before = counts(fresh)
     with pytest.raises(Conflict, match=r"feature 2 \(code 330282107001GB00002\): a parcel with code "
                                        r"'330282107001GB00002' already exists"):
-        importer.import_file(fresh, handmade.write(more, tmp_path / "more.gpkg"), "parcels")
+        importer.import_file(fresh, handmade.write(more, tmp_path / "more.gpkg"), "parcels", limits=LIMITS)
     assert counts(fresh) == before
 
 
@@ -182,14 +186,14 @@ def test_unknown_layer(fresh, tmp_path):
     path = handmade.write(handmade.layers()["towns"], tmp_path / "t.gpkg")
     with pytest.raises(InvalidParameter,
                        match="unknown layer 'roads'; known layers: towns, blocks, parcels, buildings"):
-        importer.import_file(fresh, path, "roads")
+        importer.import_file(fresh, path, "roads", limits=LIMITS)
 
 
 def test_not_a_vector_file(fresh, tmp_path):
     path = tmp_path / "notes.gpkg"
     path.write_text("这不是地理数据")
     with pytest.raises(InvalidFile, match="cannot read notes.gpkg"):
-        importer.import_file(fresh, path, "towns")
+        importer.import_file(fresh, path, "towns", limits=LIMITS)
 
 
 def test_cli_reports_bad_file_and_exits_nonzero(databases, tmp_path):
@@ -222,8 +226,8 @@ def test_sample_round_trip(databases, base_settings, tmp_path):
         sample_load.load(first, scale=0.02, seed=7)
         for name in ORDER:
             out = tmp_path / f"{name}.gpkg"
-            exporter.export_layer(first, name, out)
-            importer.import_file(second, out, name)
+            exporter.export_layer(first, name, out, rules=RULES)
+            importer.import_file(second, out, name, limits=LIMITS)
         assert counts(first) == counts(second)
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
@@ -249,7 +253,7 @@ def test_zone_mixups_are_caught(fresh, tmp_path, declared, message):
     handmade.write(layers["towns"].to_crs(4528), path, "ESRI Shapefile")
     path.with_suffix(".prj").unlink()
     with pytest.raises(InvalidParameter, match=re.escape(message)):
-        importer.import_file(fresh, path, "towns", crs=declared)
+        importer.import_file(fresh, path, "towns", crs=declared, limits=LIMITS)
     assert counts(fresh)["towns"] == 0
 
 
@@ -258,11 +262,11 @@ def test_plain_eastings_declared_zone_prefixed(fresh, tmp_path):
     with pytest.raises(InvalidParameter, match=re.escape(
             "eastings such as 619,000 carry no zone number but the CRS (EPSG:4528) is zone-prefixed: "
             "the data is probably EPSG:4549")):
-        importer.import_file(fresh, path, "towns", crs="EPSG:4528")
+        importer.import_file(fresh, path, "towns", crs="EPSG:4528", limits=LIMITS)
 
 
 def test_far_away_data_is_refused(fresh, tmp_path):
     gdf = handmade.layers()["towns"].to_crs(4326)
     gdf = gdf.set_geometry(gdf.geometry.translate(xoff=-100))  # 21°E: Europe
     with pytest.raises(InvalidParameter, match=r"the features lie around 21\.2\d\d°E 30\.2\d\d°N, outside the area"):
-        importer.import_file(fresh, handmade.write(gdf, tmp_path / "t.gpkg"), "towns")
+        importer.import_file(fresh, handmade.write(gdf, tmp_path / "t.gpkg"), "towns", limits=LIMITS)

@@ -21,14 +21,14 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from app.api.ogc.collections import clear_caches
-from app.auth.deps import EditorOrAdmin, OptionalPrincipal
+from app.api.deps import EditorOrAdmin, OptionalPrincipal
+from app.api.redact import require_login_for
 from app.auth.imports import ImportGuard
-from app.auth.redact import MONEY_LAYERS, require_login_for
 from app.errors import InvalidParameter
 from app.io import exporter, importer
 from app.io.formats import EXPORT_FORMATS
-from app.io.safety import IOLimits, PayloadTooLarge, get_limits
+from app.io.safety import IOLimits, PayloadTooLarge
+from app.planning.money import MONEY_LAYERS
 
 _UNSAFE = re.compile(r"[^\w.-]")  # characters kept out of file names (\w includes Chinese)
 
@@ -45,12 +45,6 @@ def _import_guard(request: Request, user: EditorOrAdmin) -> None:
 IMPORT_DEPENDENCIES: list[Any] = [Depends(_import_guard)]
 
 _FORM_FIELDS = ("layer", "mode", "dry_run", "strict", "crs", "encoding")
-
-
-def _limits(request: Request) -> IOLimits:
-    """The import limits: the application's own if set (tests), else the process's."""
-    limits = getattr(request.app.state, "io_limits", None)
-    return limits if isinstance(limits, IOLimits) else get_limits()
 
 
 @router.get("/export", summary="Export a layer as a file", response_class=FileResponse,
@@ -84,7 +78,7 @@ def export(
         result = exporter.export(
             request.app.state.engine, layer, work / f"export{suffix}", fmt=fmt.name, crs=crs,
             flt=exporter.ExportFilter(town=town, block=block, status=status, bbox=bbox, bbox_crs=bbox_crs),
-            encoding=encoding, geometry=geometry,
+            encoding=encoding, geometry=geometry, rules=request.app.state.settings.rules,
         )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -148,7 +142,7 @@ _IMPORT_BODY = {
                         422: {"description": "The file has errors; the body holds the report"}})
 async def import_(request: Request) -> JSONResponse:
     """Check and import the uploaded file; 200 with the report, or 4xx with it and nothing written."""
-    limits = _limits(request)
+    limits: IOLimits = request.app.state.settings.limits
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes + 64 * 1024:
         raise PayloadTooLarge(f"the upload is larger than the limit of {limits.max_upload_mb:g} MiB", field="file")
@@ -192,8 +186,5 @@ async def import_(request: Request) -> JSONResponse:
         await form.close()
         shutil.rmtree(work, ignore_errors=True)
     if not report.dry_run:
-        clear_caches()
-        pool = getattr(request.app.state, "ogc_pool", None)
-        if pool is not None:
-            pool.forget_tables()
+        request.app.state.layers.forget()
     return JSONResponse(report.to_dict())

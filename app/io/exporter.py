@@ -34,12 +34,13 @@ import pyogrio.raw
 import shapely
 from sqlalchemy import Engine, text
 
+from app.db import schema
 from app.errors import InvalidParameter, NotFound
 from app.io import crs as crsmod
 from app.io.figures import FigureSource, figure_source
 from app.io.formats import EXPORT_FORMATS, ExportFormat
 from app.io.layers import Field, Kind, Layer, get_layer
-from app.settings import get_settings
+from app.planning.config import PlanningRules
 
 BATCH_ROWS = 10_000
 SHP_TEXT_BYTES = 254
@@ -406,16 +407,15 @@ def _write_xlsx(batches: Iterator[list[tuple[Any, ...]]], query: _Query, layer: 
     return n
 
 
-def export(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs: str | None = None,
-           flt: ExportFilter | None = None, encoding: str = "utf-8", geometry: str = "wkt", figures: bool = True,
-           progress: Progress | None = None, batch_rows: int = BATCH_ROWS) -> ExportResult:
+def export(engine: Engine, layer_name: str, out: Path, *, rules: PlanningRules, fmt: str = "gpkg",
+           crs: str | None = None, flt: ExportFilter | None = None, encoding: str = "utf-8", geometry: str = "wkt",
+           figures: bool = True, progress: Progress | None = None, batch_rows: int = BATCH_ROWS) -> ExportResult:
     """Write ``layer_name`` to ``out`` in ``fmt``; storage CRS unless ``crs`` is given; nothing left on failure.
 
     ``encoding`` applies to shapefiles (``utf-8`` or ``gbk``/``cp936``); ``geometry`` to CSV (``wkt`` or
     ``none``). Enterprises (no geometry) export to CSV and XLSX. ``figures`` adds the planning figures
-    to parcels and blocks.
+    under ``rules`` to parcels and blocks.
     """
-    storage_srid = get_settings().srid
     export_fmt = export_format(fmt)
     layer = get_layer(layer_name, tables=export_fmt.name in ("csv", "xlsx"))
     flt = flt or ExportFilter()
@@ -426,6 +426,8 @@ def export(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs
             raise InvalidParameter(f"shapefile encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
     if geometry not in ("wkt", "none"):
         raise InvalidParameter("geometry must be wkt or none", field="geometry")
+    with engine.connect() as conn:
+        storage_srid = schema.storage_srid(conn)  # the CRS the migrations created the layers in
     out_srid = crsmod.epsg_of(crsmod.parse_any_crs(crs)) if crs else storage_srid
     if export_fmt.name == "csv":
         geom_mode: str | None = "wkt" if geometry == "wkt" else None
@@ -433,7 +435,8 @@ def export(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs
         geom_mode = None
     else:
         geom_mode = "wkb"
-    source = figure_source(layer.name, engine.dialect, town=flt.town, block=flt.block) if figures else None
+    source = (figure_source(layer.name, engine.dialect, rules=rules, town=flt.town, block=flt.block)
+              if figures else None)
     query = build_query(layer, flt, out_srid, storage_srid, geom_mode, area=export_fmt.name == "xlsx",
                         source=source)
     _check_scope_exists(engine, flt)
@@ -472,7 +475,7 @@ def export(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs
     return ExportResult(n, out, export_fmt.name, crs_text, shp_encoding, report)
 
 
-def export_layer(engine: Engine, layer_name: str, out: Path, *, fmt: str = "gpkg", crs: str | None = None,
-                 **kwargs: Any) -> int:
+def export_layer(engine: Engine, layer_name: str, out: Path, *, rules: PlanningRules, fmt: str = "gpkg",
+                 crs: str | None = None, **kwargs: Any) -> int:
     """Write ``layer_name`` to ``out`` (see ``export``); returns the number of features written."""
-    return export(engine, layer_name, out, fmt=fmt, crs=crs, **kwargs).count
+    return export(engine, layer_name, out, rules=rules, fmt=fmt, crs=crs, **kwargs).count

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Dialect
 
 from app.io.layers import Field, Kind
+from app.planning.config import PlanningRules
 
 # (column of the planning statement, export name ≤ 10 characters, Chinese label with unit, kind)
 FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind], ...] = (
@@ -52,16 +53,14 @@ class FigureSource:
     table = "export_fig"
 
 
-def figure_source(layer_name: str, dialect: Dialect, *, town: str | None = None,
+def figure_source(layer_name: str, dialect: Dialect, *, rules: PlanningRules, town: str | None = None,
                   block: str | None = None) -> FigureSource | None:
-    """The planning figures of ``layer_name`` (parcels, blocks) for the export's scope, or None."""
+    """The planning figures of ``layer_name`` (parcels, blocks) under ``rules`` for the export's scope, or None."""
     if layer_name not in ("parcels", "blocks"):
         return None
     from app.planning import metrics, sql
-    from app.planning.config import get_rules
 
     scope, code = ("block", block) if block else ("town", town) if town else ("city", None)
-    rules = get_rules()
     if layer_name == "parcels":
         statement, key = sql.PARCEL_FIGURES[scope], "parcel_code"
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field
@@ -51,12 +50,6 @@ class IOLimits(BaseSettings):
         return int(self.max_unpacked_mb * 1024 * 1024)
 
 
-@lru_cache
-def get_limits() -> IOLimits:
-    """The limits of this process, read once."""
-    return IOLimits()
-
-
 def is_zip(path: Path) -> bool:
     """Whether ``path`` starts like a zip archive."""
     with path.open("rb") as fh:
@@ -77,9 +70,8 @@ def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
     return path
 
 
-def safe_extract(archive: Path, dest: Path, limits: IOLimits | None = None) -> list[Path]:
-    """Unpack ``archive`` into ``dest`` within the limits; returns the files written."""
-    limits = limits or get_limits()
+def safe_extract(archive: Path, dest: Path, *, limits: IOLimits) -> list[Path]:
+    """Unpack ``archive`` into ``dest`` within ``limits``; returns the files written."""
     if not zipfile.is_zipfile(archive):
         raise InvalidFile(f"{archive.name} is not a zip archive", field="file")
     try:

@@ -11,9 +11,9 @@ import shapely
 from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
+from app.db.schema import storage_srid
 from app.errors import Conflict
 from app.programme import sample as programme_sample
-from app.settings import get_settings
 
 TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
 Progress = Callable[[str, int, int], None]
@@ -43,7 +43,8 @@ def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
     """
     from geodata.sample import generate
 
-    srid = get_settings().srid
+    with engine.connect() as conn:
+        srid = storage_srid(conn)  # the CRS the migrations created the layers in
     data = generate(scale=scale, seed=seed, srid=srid, progress=progress)
     counts: dict[str, int] = {}
     with engine.begin() as conn:

@@ -12,11 +12,15 @@ from sqlalchemy import Engine, text
 from app.api import create_app
 from app.db.engine import make_engine
 from app.io import importer
+from app.io.safety import IOLimits
+from app.planning.config import PlanningRules
 from app.settings import Settings
 from tests import handmade
 from tests.conftest import login_as
 
 TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
+LIMITS = IOLimits()  # the import limits, passed to every import as the API and the CLI pass theirs
+RULES = PlanningRules()  # the planning rules of exported figures
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -36,7 +40,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple]]:
 def load_handmade(engine: Engine, tmp_path: Path, upto: str = "buildings") -> None:
     """Import the hand-made layers in order, up to and including ``upto``."""
     for name, gdf in handmade.layers().items():
-        importer.import_file(engine, handmade.write(gdf, tmp_path / f"hm_{name}.gpkg"), name)
+        importer.import_file(engine, handmade.write(gdf, tmp_path / f"hm_{name}.gpkg"), name, limits=LIMITS)
         if name == upto:
             return
 

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from app.errors import InvalidParameter, NotFound
 from app.io import exporter
 from tests import handmade
+from tests.io.conftest import RULES
 
 LAYERS = ("towns", "blocks", "parcels", "buildings")
 FORMATS = ("shp", "gpkg", "geojson", "csv", "xlsx")
@@ -76,7 +77,7 @@ def test_every_format_round_trips(loaded, tmp_path, fmt):
     original = handmade.layers()
     for name in LAYERS:
         out = tmp_path / f"{name}{_suffix(fmt)}"
-        result = exporter.export(loaded, name, out, fmt=fmt)
+        result = exporter.export(loaded, name, out, fmt=fmt, rules=RULES)
         got = read_export(out, fmt, name)
         want = original[name].sort_values("code").reset_index(drop=True)
         assert result.count == len(want) == len(got)
@@ -100,7 +101,7 @@ def test_every_format_round_trips(loaded, tmp_path, fmt):
 
 def test_shapefile_zip_is_complete_and_declares_utf8(loaded, tmp_path):
     out = tmp_path / "parcels.zip"
-    exporter.export(loaded, "parcels", out, fmt="shp")
+    exporter.export(loaded, "parcels", out, fmt="shp", rules=RULES)
     with zipfile.ZipFile(out) as zf:
         assert zf.testzip() is None
         names = set(zf.namelist())
@@ -115,12 +116,12 @@ def test_shapefile_zip_is_complete_and_declares_utf8(loaded, tmp_path):
     assert all(len(name) <= 10 for name in info["fields"])
     assert set(labels) == set(info["fields"])
     buildings = tmp_path / "buildings.zip"
-    exporter.export(loaded, "buildings", buildings, fmt="shp")
+    exporter.export(loaded, "buildings", buildings, fmt="shp", rules=RULES)
     assert "parcel_cod" in pyogrio.read_info(buildings)["fields"]  # parcel_code has 11 characters
 
 
 def test_planning_figures_travel_with_parcels_and_blocks(loaded, tmp_path):
-    parcels = read_export(exporter.export(loaded, "parcels", tmp_path / "p.gpkg").path, "gpkg", "parcels")
+    parcels = read_export(exporter.export(loaded, "parcels", tmp_path / "p.gpkg", rules=RULES).path, "gpkg", "parcels")
     assert parcels["land_m2"].tolist() == pytest.approx([9600.0, 20000.0, 19000.0], abs=0.01)
     assert parcels["land_mu"][0] == pytest.approx(9600.0 * 15 / 10000)
     # parcel 1: one building 30 m × 30 m, 3 floors of 4.5 m → 2,700 m² on 9,600 m²
@@ -128,15 +129,16 @@ def test_planning_figures_travel_with_parcels_and_blocks(loaded, tmp_path):
     assert parcels["bldg_dens"][0] == pytest.approx(900.0 / 9600.0)
     assert parcels["tax_per_mu"][0] == pytest.approx(1_500_000.0 / (9600.0 * 15 / 10000))
     assert set(parcels["rule_ver"]) == {"rules-1"}
-    blocks = read_export(exporter.export(loaded, "blocks", tmp_path / "b.gpkg").path, "gpkg", "blocks")
+    blocks = read_export(exporter.export(loaded, "blocks", tmp_path / "b.gpkg", rules=RULES).path, "gpkg", "blocks")
     assert blocks["land_m2"][0] == pytest.approx(48600.0, abs=0.01)
-    bare = read_export(exporter.export(loaded, "parcels", tmp_path / "bare.gpkg", figures=False).path, "gpkg", "p")
+    bare = read_export(exporter.export(loaded, "parcels", tmp_path / "bare.gpkg", figures=False, rules=RULES).path,
+                       "gpkg", "p")
     assert "far" not in bare.columns
 
 
 def test_gbk_shapefile_for_older_arcgis(loaded, tmp_path):
     out = tmp_path / "parcels_gbk.zip"
-    result = exporter.export(loaded, "parcels", out, fmt="shp", encoding="gbk")
+    result = exporter.export(loaded, "parcels", out, fmt="shp", encoding="gbk", rules=RULES)
     assert result.encoding == "CP936"
     with zipfile.ZipFile(out) as zf:
         assert zf.read("parcels.cpg").decode().strip() == "CP936"
@@ -152,7 +154,7 @@ def test_long_text_is_cut_on_a_character_boundary_and_reported(loaded, tmp_path,
     with loaded.begin() as conn:
         conn.execute(text("UPDATE parcels SET owner = :o WHERE code = '330282107001GB00003'"), {"o": LONG_OWNER})
     out = tmp_path / "parcels.zip"
-    result = exporter.export(loaded, "parcels", out, fmt="shp", encoding=encoding)
+    result = exporter.export(loaded, "parcels", out, fmt="shp", encoding=encoding, rules=RULES)
     assert [(t.code, t.field) for t in result.truncated] == [("330282107001GB00003", "owner")]
     kept = result.truncated[0].kept
     width = 3 if encoding == "utf-8" else 2
@@ -167,7 +169,7 @@ def test_long_text_is_cut_on_a_character_boundary_and_reported(loaded, tmp_path,
 
 def test_export_in_another_crs(loaded, tmp_path):
     out = tmp_path / "blocks.zip"
-    exporter.export(loaded, "blocks", out, fmt="shp", crs="EPSG:4490")
+    exporter.export(loaded, "blocks", out, fmt="shp", crs="EPSG:4490", rules=RULES)
     got = pyogrio.read_dataframe(out)
     assert got.crs.to_epsg() == 4490
     lon, lat = got.geometry[0].centroid.coords[0]
@@ -177,7 +179,8 @@ def test_export_in_another_crs(loaded, tmp_path):
 
 def test_filters(loaded, tmp_path):
     def count(layer: str, **flt: str) -> int:
-        return exporter.export(loaded, layer, tmp_path / f"{layer}.gpkg", flt=exporter.ExportFilter(**flt)).count
+        return exporter.export(loaded, layer, tmp_path / f"{layer}.gpkg", flt=exporter.ExportFilter(**flt),
+                               rules=RULES).count
 
     assert count("parcels", town="330282107") == 3
     assert count("buildings", block="QK107-001") == 4
@@ -198,22 +201,22 @@ def test_filters(loaded, tmp_path):
 def test_failed_export_leaves_nothing(loaded, tmp_path):
     out = tmp_path / "sub" / "parcels.zip"
     with pytest.raises(NotFound):
-        exporter.export(loaded, "parcels", out, fmt="shp", flt=exporter.ExportFilter(town="330282999"))
+        exporter.export(loaded, "parcels", out, fmt="shp", flt=exporter.ExportFilter(town="330282999"), rules=RULES)
     assert not out.exists()
     assert not out.parent.exists() or not any(out.parent.iterdir())
     with pytest.raises(InvalidParameter, match="unknown format 'dwg'"):
-        exporter.export(loaded, "parcels", out, fmt="dwg")
+        exporter.export(loaded, "parcels", out, fmt="dwg", rules=RULES)
 
 
 def test_csv_has_bom_and_wkt_or_no_geometry(loaded, tmp_path):
     out = tmp_path / "p.csv"
-    exporter.export(loaded, "parcels", out, fmt="csv")
+    exporter.export(loaded, "parcels", out, fmt="csv", rules=RULES)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert rows[0]["WKT"].startswith("MULTIPOLYGON")
     assert shapely.from_wkt(rows[1]["WKT"]).area == pytest.approx(20000.0, abs=0.01)
-    exporter.export(loaded, "parcels", out, fmt="csv", geometry="none")
+    exporter.export(loaded, "parcels", out, fmt="csv", geometry="none", rules=RULES)
     header = out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     assert "WKT" not in header and header[0] == "code"
 
@@ -224,11 +227,11 @@ def test_enterprises_export_as_tables(loaded, tmp_path):
                           "SELECT '91330282MA2AAAAA0X', '慈溪市甬兴电器有限公司', id, true, 1500000, 'A' "
                           "FROM parcels WHERE code = '330282107001GB00001'"))
     out = tmp_path / "e.xlsx"
-    assert exporter.export(loaded, "enterprises", out, fmt="xlsx").count == 1
+    assert exporter.export(loaded, "enterprises", out, fmt="xlsx", rules=RULES).count == 1
     sheet = pyogrio.read_dataframe(out, layer="企业", read_geometry=False)
     assert sheet["企业名称"][0] == "慈溪市甬兴电器有限公司" and sheet["宗地编号"][0] == "330282107001GB00001"
     with pytest.raises(InvalidParameter, match="unknown layer 'enterprises'"):
-        exporter.export(loaded, "enterprises", tmp_path / "e.gpkg", fmt="gpkg")
+        exporter.export(loaded, "enterprises", tmp_path / "e.gpkg", fmt="gpkg", rules=RULES)
 
 
 def test_http_export_streams_a_file(api):

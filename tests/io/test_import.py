@@ -5,18 +5,21 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from shapely.geometry import MultiPolygon, Polygon, box
 from sqlalchemy import text
 
 from app.io import exporter, importer
 from app.io.safety import IOLimits
 from tests import handmade
-from tests.io.conftest import counts, snapshot
+from tests.io.conftest import LIMITS, RULES, counts, snapshot
 
 X, Y = handmade.X0, handmade.Y0
 
@@ -50,12 +53,12 @@ def owners(engine) -> dict[str, str]:
 def test_shapefile_zip_round_trip(loaded, fresh_second, tmp_path):
     for name in ("towns", "blocks", "parcels", "buildings"):
         out = tmp_path / f"{name}.zip"
-        exporter.export(loaded, name, out, fmt="shp")
-        report = importer.import_file(fresh_second, out, name)
+        exporter.export(loaded, name, out, fmt="shp", rules=RULES)
+        report = importer.import_file(fresh_second, out, name, limits=LIMITS)
         assert report.inserted == counts(loaded)[name] and report.encoding is None  # .cpg read by GDAL
     for name in ("towns", "blocks", "parcels", "buildings"):
-        a = pyogrio.read_dataframe(exporter.export(loaded, name, tmp_path / f"a_{name}.gpkg").path)
-        b = pyogrio.read_dataframe(exporter.export(fresh_second, name, tmp_path / f"b_{name}.gpkg").path)
+        a = pyogrio.read_dataframe(exporter.export(loaded, name, tmp_path / f"a_{name}.gpkg", rules=RULES).path)
+        b = pyogrio.read_dataframe(exporter.export(fresh_second, name, tmp_path / f"b_{name}.gpkg", rules=RULES).path)
         pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
         assert (a.geometry.area - b.geometry.area).abs().max() < 0.01
 
@@ -65,7 +68,7 @@ def test_gbk_shapefile_without_cpg(fresh, tmp_path, given):
     layers = handmade.layers()
     for name in ("towns", "blocks", "parcels"):
         path = shp_zip(layers[name], tmp_path / f"{name}.zip", name, encoding="CP936", cpg=False)
-        report = importer.import_file(fresh, path, name, encoding=given)
+        report = importer.import_file(fresh, path, name, encoding=given, limits=LIMITS)
         assert report.encoding == "CP936"
     with fresh.connect() as conn:
         assert conn.execute(text("SELECT name FROM towns")).scalar_one() == "观海卫镇"
@@ -75,7 +78,7 @@ def test_gbk_shapefile_without_cpg(fresh, tmp_path, given):
 
 def test_utf8_shapefile_without_cpg_is_detected(fresh, tmp_path):
     path = shp_zip(handmade.layers()["towns"], tmp_path / "towns.zip", "towns", cpg=False)
-    assert importer.import_file(fresh, path, "towns").encoding == "UTF-8"
+    assert importer.import_file(fresh, path, "towns", limits=LIMITS).encoding == "UTF-8"
     with fresh.connect() as conn:
         assert conn.execute(text("SELECT name FROM towns")).scalar_one() == "观海卫镇"
 
@@ -83,10 +86,10 @@ def test_utf8_shapefile_without_cpg_is_detected(fresh, tmp_path):
 def test_invalid_geometry_is_repaired_and_listed(fresh, tmp_path):
     layers = handmade.layers()
     for name in ("towns", "blocks"):
-        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name)
+        importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name, limits=LIMITS)
     bad = parcels_frame()
     bad.loc[0, "geometry"] = MultiPolygon([bowtie()])
-    report = importer.import_file(fresh, handmade.write(bad, tmp_path / "bad.gpkg"), "parcels")
+    report = importer.import_file(fresh, handmade.write(bad, tmp_path / "bad.gpkg"), "parcels", limits=LIMITS)
     assert report.inserted == 3
     assert [(i.n, i.code, i.severity) for i in report.repaired] == [(1, "330282107001GB00001", "repaired")]
     assert "invalid geometry (Self-intersection" in report.repaired[0].text()
@@ -103,7 +106,8 @@ def test_upsert_updates_by_code_and_keeps_children(loaded, tmp_path):
     extra["code"] = "330282107001GB00004"
     extra["geometry"] = [box(X + 200, Y + 101, X + 300, Y + 109)]
     more = pd.concat([more, extra], ignore_index=True)
-    report = importer.import_file(loaded, handmade.write(more, tmp_path / "p.gpkg"), "parcels", mode="upsert")
+    report = importer.import_file(loaded, handmade.write(more, tmp_path / "p.gpkg"), "parcels", mode="upsert",
+                                  limits=LIMITS)
     assert (report.inserted, report.updated, report.deleted) == (1, 3, 0)
     assert owners(loaded)["330282107001GB00001"] == "慈溪市甬兴电器股份有限公司"
     assert counts(loaded)["buildings"] == 4
@@ -119,10 +123,10 @@ def replacement() -> gpd.GeoDataFrame:
 def test_replace_per_town_deletes_what_the_file_lacks_and_moves_children(loaded, tmp_path):
     before = snapshot(loaded)
     path = handmade.write(replacement(), tmp_path / "p.gpkg")
-    dry = importer.import_file(loaded, path, "parcels", mode="replace", dry_run=True)
+    dry = importer.import_file(loaded, path, "parcels", mode="replace", dry_run=True, limits=LIMITS)
     assert (dry.inserted, dry.updated, dry.deleted, dry.moved_children) == (0, 2, 1, 2)
     assert snapshot(loaded) == before
-    report = importer.import_file(loaded, path, "parcels", mode="replace")
+    report = importer.import_file(loaded, path, "parcels", mode="replace", limits=LIMITS)
     assert (report.inserted, report.updated, report.deleted, report.moved_children) == (0, 2, 1, 2)
     assert sorted(owners(loaded)) == ["330282107001GB00001", "330282107001GB00003"]
     with loaded.connect() as conn:
@@ -137,7 +141,8 @@ def test_replace_refuses_to_strand_buildings(loaded, tmp_path):
     only_first = parcels_frame().iloc[[0]]
     with pytest.raises(importer.ImportRejected, match=r"building 330282107001GB00002F0001 stands on parcel "
                                                       r"330282107001GB00002, which the file drops"):
-        importer.import_file(loaded, handmade.write(only_first, tmp_path / "p.gpkg"), "parcels", mode="replace")
+        importer.import_file(loaded, handmade.write(only_first, tmp_path / "p.gpkg"), "parcels", mode="replace",
+                             limits=LIMITS)
     assert snapshot(loaded) == before
 
 
@@ -149,7 +154,7 @@ def test_validation_report_lists_every_problem(loaded, tmp_path):
     b.loc[1, "floors"] = -1
     b.loc[2, "use"] = "garage"
     with pytest.raises(importer.ImportRejected) as caught:
-        importer.import_file(loaded, handmade.write(b, tmp_path / "b.gpkg"), "buildings")
+        importer.import_file(loaded, handmade.write(b, tmp_path / "b.gpkg"), "buildings", limits=LIMITS)
     report = caught.value.report
     assert [(i.n, i.field) for i in report.errors] == [(1, "floor_h"), (2, "floors"), (3, "use")]
     assert "field 'floor_h' (层高(m)) must be ≤ 100, got 120.0" in report.errors[0].text()
@@ -159,7 +164,7 @@ def test_validation_report_lists_every_problem(loaded, tmp_path):
     p.loc[0, "term_end"] = "1985-06-30"
     with pytest.raises(importer.ImportRejected, match=r"feature 1 \(code 330282107001GB00001X\): field 'term_end' "
                                                       r"\(土地使用权终止日期\) must be ≥ 1990-01-01, got 1985-06-30"):
-        importer.import_file(loaded, handmade.write(p, tmp_path / "p.gpkg"), "parcels")
+        importer.import_file(loaded, handmade.write(p, tmp_path / "p.gpkg"), "parcels", limits=LIMITS)
     assert snapshot(loaded) == before
 
 
@@ -170,15 +175,15 @@ def test_overlaps_and_buildings_outside_are_warnings_or_errors_when_strict(loade
     path = handmade.write(overlap, tmp_path / "o.gpkg")
     before = snapshot(loaded)
     with pytest.raises(importer.ImportRejected, match="overlaps existing parcel 330282107001GB00002 by 500.00 m²"):
-        importer.import_file(loaded, path, "parcels", strict=True)
+        importer.import_file(loaded, path, "parcels", strict=True, limits=LIMITS)
     assert snapshot(loaded) == before
-    report = importer.import_file(loaded, path, "parcels", dry_run=True)
+    report = importer.import_file(loaded, path, "parcels", dry_run=True, limits=LIMITS)
     assert [i.text() for i in report.warnings] == [
         "feature 1 (code 330282107001GB00009): overlaps existing parcel 330282107001GB00002 by 500.00 m²"]
     shed = handmade.layers()["buildings"].iloc[[0]].copy()
     shed["code"] = "330282107001GB00001F0009"
     shed["geometry"] = [box(X + 80, Y + 10, X + 120, Y + 20)]  # half on parcel 1, half on parcel 2
-    report = importer.import_file(loaded, handmade.write(shed, tmp_path / "s.gpkg"), "buildings")
+    report = importer.import_file(loaded, handmade.write(shed, tmp_path / "s.gpkg"), "buildings", limits=LIMITS)
     assert [i.message for i in report.warnings] == ["200.00 m² lie outside its parcel 330282107001GB00001"]
 
 
@@ -193,7 +198,7 @@ ENTERPRISES = (
 def test_enterprises_csv(loaded, tmp_path, encoding):
     path = tmp_path / "enterprises.csv"
     path.write_bytes(ENTERPRISES.encode(encoding))
-    report = importer.import_file(loaded, path, "enterprises")
+    report = importer.import_file(loaded, path, "enterprises", limits=LIMITS)
     assert report.inserted == 2 and report.encoding == ("GBK" if encoding == "gbk" else "UTF-8")
     with loaded.connect() as conn:
         rows = conn.execute(text("SELECT e.name, p.code, e.above_scl, e.class, e.energy_tce FROM enterprises e "
@@ -202,11 +207,11 @@ def test_enterprises_csv(loaded, tmp_path, encoding):
     assert rows[1][0] == "宁波市“新华”五金厂（普通合伙）" and rows[1][4] is None
     updated = ENTERPRISES.replace(",A\n", ",B\n")
     path.write_bytes(updated.encode(encoding))
-    assert importer.import_file(loaded, path, "enterprises", mode="upsert").updated == 2
+    assert importer.import_file(loaded, path, "enterprises", mode="upsert", limits=LIMITS).updated == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("credit_code,name,parcel_code\n91330282MA2CCCCC2Z,某企业,330282107001GB09999\n", encoding="utf-8")
     with pytest.raises(importer.ImportRejected, match="parcel_code '330282107001GB09999' is not a known parcel"):
-        importer.import_file(loaded, bad, "enterprises")
+        importer.import_file(loaded, bad, "enterprises", limits=LIMITS)
 
 
 # --- bad files over HTTP: each gets its 4xx and leaves the database as it was ----------------------------------
@@ -248,6 +253,12 @@ def bad_uploads(tmp_path: Path) -> list[tuple[str, str, bytes, int, str]]:
     ]
 
 
+def use_limits(client: TestClient, limits: IOLimits) -> None:
+    """Serve the API under test with other import limits (its settings otherwise as they were)."""
+    app = cast(FastAPI, client.app)
+    app.state.settings = app.state.settings.model_copy(update={"limits": limits})
+
+
 CASES = ["not-a-zip", "path-traversal", "absolute-path", "zip-bomb", "missing-dbf", "missing-shp",
          "wrong-geometry-type", "too-large"]
 
@@ -255,7 +266,7 @@ CASES = ["not-a-zip", "path-traversal", "absolute-path", "zip-bomb", "missing-db
 @pytest.mark.parametrize("case", CASES)
 def test_bad_upload_is_refused_and_changes_nothing(api, tmp_path, case):
     client, engine = api
-    client.app.state.io_limits = IOLimits(max_upload_mb=0.25, max_unpacked_mb=64)
+    use_limits(client, IOLimits(max_upload_mb=0.25, max_unpacked_mb=64))
     label, filename, data, status, message = next(c for c in bad_uploads(tmp_path) if c[0] == case)
     before = snapshot(engine)
     r = client.post("/api/import", data={"layer": "parcels", "mode": "replace"},
@@ -267,7 +278,7 @@ def test_bad_upload_is_refused_and_changes_nothing(api, tmp_path, case):
 
 def test_upload_limit_of_unpacked_size(api, tmp_path):
     client, engine = api
-    client.app.state.io_limits = IOLimits(max_unpacked_mb=0.5)
+    use_limits(client, IOLimits(max_unpacked_mb=0.5))
     data = _zip_bytes({"parcels.shp": bytes(range(256)) * 4096})  # 1 MiB that compresses little
     r = client.post("/api/import", data={"layer": "parcels"}, files={"file": ("p.zip", data, "application/zip")})
     assert r.status_code == 422 and "would unpack to" in r.json()["detail"]
@@ -275,7 +286,7 @@ def test_upload_limit_of_unpacked_size(api, tmp_path):
 
 def test_http_import_reports_and_dry_runs(api, tmp_path):
     client, engine = api
-    client.app.state.io_limits = IOLimits()
+    use_limits(client, IOLimits())
     more = parcels_frame()
     more.loc[0, "owner"] = "新权属人"
     more.loc[1, "geometry"] = MultiPolygon([Polygon([(X + 100, Y), (X + 200, Y + 200), (X + 200, Y),

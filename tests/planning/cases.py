@@ -23,6 +23,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from sqlalchemy import Engine, text
 
 from app.io import importer
+from app.io.safety import IOLimits
 from app.planning.figures import BuildingInput, ParcelInput
 from tests import handmade
 
@@ -90,8 +91,9 @@ def load(engine: Engine, tmp_path: Path, data: dict[str, gpd.GeoDataFrame] | Non
          exemptions: bool = True) -> None:
     """Import the layers through the importer (buildings tied by code, else by largest footprint share)."""
     data = data or layers()
+    limits = IOLimits()
     for name in ("towns", "blocks", "parcels", "buildings"):
-        importer.import_file(engine, handmade.write(data[name], tmp_path / f"{name}.gpkg"), name)
+        importer.import_file(engine, handmade.write(data[name], tmp_path / f"{name}.gpkg"), name, limits=limits)
     if exemptions:
         add_exemption(engine, BB, 1.5, EXEMPTION_B)
         add_exemption(engine, BC, None, EXEMPTION_C)

@@ -6,9 +6,12 @@ import pytest
 
 from app.db.engine import make_engine
 from app.io import importer
+from app.io.safety import IOLimits
 from app.planning import metrics
 from app.planning.config import PlanningRules
 from tests import handmade
+
+LIMITS = IOLimits()
 
 # handmade parcels: 100 × 100 − 20 × 20 = 9 600 m² (14.4 亩); 100 × 200 = 20 000 (30 亩);
 # 100 × 100 + 100 × 90 = 19 000 (28.5 亩)
@@ -24,12 +27,13 @@ def test_land_areas_and_far_are_invariant_to_the_file_crs(databases, base_settin
     try:
         layers = handmade.layers()
         for name in ("towns", "blocks"):
-            importer.import_file(engine, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name)
+            importer.import_file(engine, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name, limits=LIMITS)
         moved = layers["parcels"].to_crs(epsg)
         if epsg == 4528:  # zone-prefixed easting (DOMAIN.md §3)
             assert moved.geometry.bounds["minx"].min() == pytest.approx(40_620_000.0)
-        importer.import_file(engine, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels")
-        importer.import_file(engine, handmade.write(layers["buildings"], tmp_path / "b.gpkg"), "buildings")
+        importer.import_file(engine, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels", limits=LIMITS)
+        importer.import_file(engine, handmade.write(layers["buildings"], tmp_path / "b.gpkg"), "buildings",
+                             limits=LIMITS)
         with engine.connect() as conn:
             figs = {f.parcel_code: f for f in metrics.parcel_figures(conn, PlanningRules())}
     finally:

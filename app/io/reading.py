@@ -1,0 +1,187 @@
+"""Reading an import's source: unpacking a zip safely, finding the dataset in it, reading it into a frame.
+
+Sources: zipped shapefile (checked by ``safety.safe_extract``), a bare shapefile, GeoPackage, GeoJSON, and
+CSV (enterprises; or any layer with a WKT column and ``crs``). The CRS comes from the file or ``crs``;
+shapefiles without ``.cpg`` are read as UTF-8 when their text decodes as such, else as GBK (CP936),
+unless ``encoding`` says otherwise. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from app.errors import InvalidFile, InvalidParameter
+from app.io.import_report import ImportReport
+from app.io.layers import Layer
+from app.io.safety import IOLimits, is_zip, safe_extract
+
+_ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "CP936", "cp936": "CP936", "gb2312": "CP936",
+              "gb18030": "GB18030"}
+_READABLE = (".shp", ".gpkg", ".geojson", ".json", ".csv")
+
+
+def dbf_encoding(dbf: Path) -> str:
+    """The text encoding of a DBF without ``.cpg``: CP936 by its language id, else UTF-8 if it decodes, else GBK."""
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return "UTF-8"
+        if head[29] in (0x4D, 0x7A):  # language driver ids of CP936 (GDAL's table)
+            return "CP936"
+        header_len = int.from_bytes(head[8:10], "little")
+        fh.seek(header_len)
+        sample = fh.read(8 << 20)
+    if all(b < 0x80 for b in sample):
+        return "UTF-8"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "CP936"
+    return "UTF-8"
+
+
+def _find_source(files: list[Path], layer_name: str) -> Path:
+    """The dataset inside an unpacked zip: its one shapefile (or GeoPackage, GeoJSON, CSV)."""
+    shps = [f for f in files if f.suffix.lower() == ".shp" and not f.name.startswith("._")]
+    if len(shps) > 1:
+        named = [f for f in shps if f.stem.lower() == layer_name]
+        if len(named) != 1:
+            raise InvalidFile(f"the zip holds {len(shps)} shapefiles ({', '.join(f.name for f in shps)}); "
+                              f"keep one, or name it {layer_name}.shp", field="file")
+        shps = named
+    if shps:
+        shp = shps[0]
+        siblings = {f.suffix.lower(): f for f in files if f.parent == shp.parent and f.stem == shp.stem}
+        if ".dbf" not in siblings:
+            raise InvalidFile(f"the zip has {shp.name} but no {shp.stem}.dbf (the attributes); refused", field="file")
+        return shp
+    if any(f.suffix.lower() == ".dbf" for f in files):
+        raise InvalidFile("the zip has a .dbf but no .shp (the geometry); refused", field="file")
+    others = [f for f in files if f.suffix.lower() in _READABLE[1:]]
+    if len(others) == 1:
+        return others[0]
+    raise InvalidFile("the zip holds no shapefile (.shp with .dbf), GeoPackage, GeoJSON or CSV", field="file")
+
+
+@contextmanager
+def opened(path: Path, layer_name: str, *, limits: IOLimits) -> Iterator[Path]:
+    """The readable dataset behind ``path``: a zip is unpacked safely into a temporary folder first."""
+    if not path.exists():
+        raise InvalidFile(f"{path.name} does not exist", field="file")
+    zipped = is_zip(path)
+    if path.suffix.lower() == ".zip" and not zipped:
+        raise InvalidFile(f"{path.name} is not a zip archive", field="file")
+    if not zipped:
+        yield path
+        return
+    work = Path(tempfile.mkdtemp(prefix="renewal-import-"))
+    try:
+        files = safe_extract(path, work, limits=limits)
+        yield _find_source(files, layer_name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _shapefile_encoding(shp: Path, encoding: str | None) -> str | None:
+    """The encoding to read a shapefile with: the given one, its .cpg's (GDAL reads it), or detected."""
+    if encoding:
+        enc = _ENCODINGS.get(encoding.lower())
+        if enc is None:
+            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+        return enc
+    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+        return None
+    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()), None)
+    return dbf_encoding(dbf) if dbf else None
+
+
+def read_file(path: Path, crs: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector dataset with pyogrio; the CRS comes from ``crs`` if given, else from the file."""
+    options: dict[str, Any] = {}
+    restore_shx = False
+    if path.suffix.lower() == ".shp":
+        enc = _shapefile_encoding(path, encoding)
+        if enc:
+            options["encoding"] = enc
+        restore_shx = not any(path.with_suffix(s).exists() for s in (".shx", ".SHX"))
+    try:
+        if restore_shx:  # GDAL rebuilds a missing .shx index from the .shp
+            pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": True})
+        gdf = pyogrio.read_dataframe(path, **options)
+    except Exception as err:  # pyogrio raises several error types for unreadable data
+        raise InvalidFile(f"cannot read {path.name}: {err}", field="file") from err
+    finally:
+        if restore_shx:
+            pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise InvalidFile(f"{path.name} has no geometry column", field="file")
+    gdf.attrs["encoding"] = options.get("encoding")
+    if crs:
+        try:
+            gdf = gdf.set_crs(CRS.from_user_input(crs), allow_override=True)
+        except CRSError as err:
+            raise InvalidParameter(f"unknown CRS {crs!r}: {err}", field="crs") from err
+    elif gdf.crs is None:
+        raise InvalidFile(f"{path.name} declares no CRS; give one with --crs (e.g. EPSG:4549)", field="crs")
+    return gdf
+
+
+def read_table_csv(path: Path, layer: Layer, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV without geometry (enterprises): UTF-8 (with or without BOM) or GBK; headers as names or labels."""
+    data = path.read_bytes()
+    if encoding:
+        enc = _ENCODINGS.get(encoding.lower())
+        if enc is None:
+            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+        py_enc = {"UTF-8": "utf-8-sig", "CP936": "gbk", "GB18030": "gb18030"}[enc]
+    elif data.startswith(codecs.BOM_UTF8):
+        py_enc = "utf-8-sig"
+    else:
+        try:
+            data.decode("utf-8")
+            py_enc = "utf-8"
+        except UnicodeDecodeError:
+            py_enc = "gb18030"  # a superset of GBK, as Excel in China saves CSV
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode(py_enc), newline="")))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InvalidFile(f"cannot read {path.name} as CSV: {err}", field="file") from err
+    if not rows:
+        raise InvalidFile(f"{path.name} is empty", field="file")
+    by_label = {f.label_zh: f.name for f in layer.fields}
+    header = [by_label.get(h.strip(), h.strip()) for h in rows[0]]
+    body = [r + [""] * (len(header) - len(r)) for r in rows[1:] if any(c.strip() for c in r)]
+    df = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
+    df.attrs["encoding"] = "GBK" if py_enc == "gb18030" else "UTF-8"
+    return df
+
+
+def read_layer(source: Path, layer: Layer, report: ImportReport, *, crs: str | None = None,
+               encoding: str | None = None) -> pd.DataFrame:
+    """The features of ``source`` for ``layer``, columns under their interchange names (shapefile names of
+    more than 10 characters restored); the CRS and encoding read go into ``report``."""
+    if not layer.geometry:
+        if source.suffix.lower() != ".csv":
+            raise InvalidFile(f"{layer.name} are imported from CSV, not {source.suffix or source.name}",
+                              field="file")
+        frame: pd.DataFrame = read_table_csv(source, layer, encoding)
+    else:
+        frame = read_file(source, crs, encoding)
+        report.crs = frame.crs.to_string() if frame.crs is not None else None
+    report.encoding = frame.attrs.get("encoding")
+    shortened = {f.shp_name: f.name for f in layer.fields if f.shp_name != f.name and f.name not in frame.columns}
+    return frame.rename(columns={k: v for k, v in shortened.items() if k in frame.columns})
