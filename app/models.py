@@ -32,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.settings import get_settings
-
-SRID = get_settings().srid
+DEFAULT_SRID = 4549
+"""The default storage CRS: CGCS2000 / 3-degree Gauss-Kruger CM 120E (metres). The migrations create the
+geometry columns in the configured ``RENEWAL_SRID``; the code reads the storage CRS from the database
+(:func:`app.db.schema.storage_srid`) or from the settings, never from these declarations."""
 
 # DOMAIN.md §1: programme steps (实施步骤) and renovation modes (改造路径), with their labels.
 BLOCK_STATUSES: tuple[tuple[str, str, str], ...] = (
@@ -62,7 +63,7 @@ ENTERPRISE_CLASSES = ("A", "B", "C", "D")
 
 def geometry_column() -> Geometry:
     """A MultiPolygon column in the storage CRS, with a GiST index."""
-    return Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True)
+    return Geometry("MULTIPOLYGON", srid=DEFAULT_SRID, spatial_index=True)
 
 
 def valid_geometry_check(table: str) -> CheckConstraint:

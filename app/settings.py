@@ -18,6 +18,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.io.safety import IOLimits
+from app.models import DEFAULT_SRID
 from app.planning.config import PlanningRules
 from app.programme.config import ProgrammeRules
 
@@ -48,7 +49,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "RENEWAL_DATABASE_URL"),
         description="SQLAlchemy URL of an existing PostGIS database; unset = the project's own cluster.",
     )
-    srid: int = Field(4549, description="Storage CRS (projected, metres); CGCS2000 3° GK CM 120E.")
+    srid: int = Field(DEFAULT_SRID, description="Storage CRS (projected, metres) of a new database; CGCS2000 3° GK "
+                      "CM 120E by default. The migrations create the layers in it.")
     pg_port: int = Field(54329, description="Port of the project's own PostgreSQL cluster (127.0.0.1).")
     pg_data: Path | None = Field(
         None, description="Data directory of the own cluster; default .data/pg, or under "
