@@ -54,7 +54,7 @@ def main() -> None:
 
     def ours(fmt: str, figures: bool) -> Callable[[], Any]:
         out = work / f"renewal_{fmt}_{figures}{'.zip' if fmt == 'shp' else '.gpkg'}"
-        return lambda: exporter.export(engine, "parcels", out, fmt=fmt, figures=figures)
+        return lambda: exporter.export(engine, "parcels", out, fmt=fmt, figures=figures, rules=get_settings().rules)
 
     def ogr(driver: str, name: str) -> Callable[[], Any]:
         def run() -> None:
