@@ -34,7 +34,7 @@ import pyogrio.raw
 import shapely
 from sqlalchemy import Engine, text
 
-from app.db import schema
+from app.db import schema, streaming
 from app.errors import InvalidParameter, NotFound
 from app.io import crs as crsmod
 from app.io.figures import FigureSource, figure_source
@@ -172,13 +172,9 @@ def _check_scope_exists(engine: Engine, flt: ExportFilter) -> None:
 def _count(engine: Engine, query: _Query) -> int:
     """How many features the export will write (same WHERE, index-assisted)."""
     with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur:
-            cur.execute(query.count_sql, query.params)
-            row = cur.fetchone()
+        found = conn.exec_driver_sql(query.count_sql, query.params).scalar()
         conn.rollback()
-    return int(row[0]) if row else 0
+    return int(found or 0)
 
 
 def _batches(engine: Engine, query: _Query, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -189,22 +185,13 @@ def _batches(engine: Engine, query: _Query, batch_rows: int) -> Iterator[list[tu
     def produce() -> None:
         try:
             with engine.connect() as conn:
-                raw = conn.connection.driver_connection
-                assert raw is not None
                 if query.prelude:
-                    with raw.cursor() as pre:
-                        pre.execute(query.prelude, query.prelude_params)
-                        pre.execute("ANALYZE export_fig")
-                with raw.cursor(name="renewal_export", binary=True) as cur:
-                    cur.itersize = batch_rows
-                    cur.execute(query.sql, query.params)
-                    size = min(2_000, batch_rows)  # a small first batch: the writer starts sooner
-                    while not stop.is_set():
-                        rows = cur.fetchmany(size)
-                        if not rows:
-                            break
-                        buf.put(rows)
-                        size = batch_rows
+                    conn.exec_driver_sql(query.prelude, query.prelude_params)
+                    conn.exec_driver_sql("ANALYZE export_fig")
+                for rows in streaming.batches(conn, query.sql, query.params, batch_rows, name="renewal_export"):
+                    if stop.is_set():
+                        break
+                    buf.put(rows)
                 conn.rollback()
             buf.put(None)
         except BaseException as err:  # handed to the consumer, which re-raises it

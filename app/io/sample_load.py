@@ -8,15 +8,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
+from app.db import streaming
 from app.db.schema import storage_srid
 from app.errors import Conflict
 from app.programme import sample as programme_sample
 
 TABLES = ("towns", "blocks", "parcels", "buildings", "enterprises")
 Progress = Callable[[str, int, int], None]
+_RESTART_IDS = {table: text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 (names above)
+                            f"COALESCE(max(id), 0) + 1, false) FROM {table}") for table in TABLES}
+"""After COPY with explicit ids: each table's id sequence continues after its largest id."""
 
 
 def is_empty(engine: Engine) -> bool:
@@ -53,24 +56,17 @@ def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
                               "RESTART IDENTITY CASCADE"))
         elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM towns)")).scalar_one():
             raise Conflict("the database already holds data; use --replace to reload the sample")
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur:
-            for table in TABLES:
-                df: pd.DataFrame = getattr(data, table)
-                rows = _rows(df, srid)
-                cols = sql.SQL(", ").join(sql.Identifier(c) for c in df.columns)
-                step = max(1, len(rows) // 50)
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), cols)) as copy:
-                    for i, row in enumerate(rows):
-                        copy.write_row(row)
-                        if progress and i % step == 0:
-                            progress(f"load {table}", i, len(rows))
+        for table in TABLES:
+            df: pd.DataFrame = getattr(data, table)
+            rows = _rows(df, srid)
+
+            def step(i: int, table: str = table, total: int = len(rows)) -> None:
                 if progress:
-                    progress(f"load {table}", len(rows), len(rows))
-                cur.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), COALESCE(max(id), 0) + 1, false) "
-                                    "FROM {}").format(sql.Literal(table), sql.Identifier(table)))
-                counts[table] = len(rows)
+                    progress(f"load {table}", i, total)
+
+            counts[table] = streaming.copy_rows(conn, table, list(df.columns), rows, step)
+            step(len(rows))
+            conn.execute(_RESTART_IDS[table])
         # The programme's synthetic step history and firm baseline years, so progress and deadlines have data.
         counts["block_history"] = programme_sample.seed(conn)["history_rows"]
         if on_loaded is not None:
