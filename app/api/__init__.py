@@ -11,7 +11,22 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import audit, auth, exemptions, health, io, joint, metrics, middleware, ogc, programme, tiles, users, web
+from app.api import (
+    audit,
+    auth,
+    docs,
+    exemptions,
+    health,
+    io,
+    joint,
+    metrics,
+    middleware,
+    ogc,
+    programme,
+    tiles,
+    users,
+    web,
+)
 from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
 from app.db.pool import close_read_pool, create_read_pool
@@ -40,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Parcels, blocks and towns of Cixi's old industrial block renovation programme. "
         f"Areas in m² (planar, storage CRS EPSG:{settings.srid}) and 亩 (m² × 15 / 10000).",
         lifespan=lifespan,
+        docs_url=None,  # served by app.api.docs with local assets
+        redoc_url=None,
         telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
@@ -50,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(io.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     app.include_router(joint.router)
     app.include_router(auth.router)
     app.include_router(users.router)

@@ -34,8 +34,7 @@ from app.errors import Unauthorized
 from app.settings import Settings
 
 DOCS_PATHS = ("/docs", "/redoc")
-"""FastAPI's documentation pages: their CSP also allows the CDN and inline script they load."""
-_DOCS_CDN = "https://cdn.jsdelivr.net"
+"""The API documentation pages: their CSP also allows the inline script that starts Swagger UI and ReDoc."""
 BODY_LIMIT_EXEMPT = frozenset({"/api/import"})
 """Paths whose body limit is their own (the import streams to disk and stops at its configured size)."""
 VARY_PREFIXES = ("/api/", "/ogc")
@@ -62,16 +61,14 @@ def basemap_source(url: str | None) -> str | None:
 
 
 def content_security_policy(settings: Settings, *, docs: bool = False) -> str:
-    """The CSP of the service: its own origin only, images also from the basemap (and the docs' CDN)."""
+    """The CSP of the service: its own origin only, images also from the basemap."""
     img = ["'self'", "data:", "blob:"]
     basemap = basemap_source(settings.basemap_url)
     if basemap:
         img.append(basemap)
     script, style = ["'self'"], ["'self'", "'unsafe-inline'"]  # inline styles: Leaflet and the OGC HTML pages
     if docs:
-        script += ["'unsafe-inline'", _DOCS_CDN]
-        style.append(_DOCS_CDN)
-        img.append("https://fastapi.tiangolo.com")
+        script.append("'unsafe-inline'")
     return "; ".join([
         "default-src 'self'", f"script-src {' '.join(script)}", f"style-src {' '.join(style)}",
         f"img-src {' '.join(img)}", "connect-src 'self'", "font-src 'self'", "worker-src 'self' blob:",
