@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine
 
-from app import audit
 from app.api.deps import ReviewerOrAdmin, get_engine
 from app.api.schemas import AuditEntryOut, AuditPage, errors
+from app.db import audit
 from app.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])

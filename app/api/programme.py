@@ -18,7 +18,6 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from app import audit
 from app.api.deps import (
     BlockEditor,
     ConnectionDep,
@@ -30,6 +29,7 @@ from app.api.deps import (
     get_engine,
 )
 from app.api.redact import for_reader, sees_money
+from app.db import audit
 from app.programme import classification, incentives, lifecycle, plans, progress, reports, tenx
 from app.settings import PROJECT_ROOT
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from app import audit
 from app.auth.users import UserRecord
+from app.db import audit
 from app.errors import Forbidden
 from app.io.importer import ImportReport
 from app.io.layers import Layer

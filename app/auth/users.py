@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from app import audit
 from app.auth import ROLES
 from app.auth.passwords import hash_password
+from app.db import audit
 from app.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")

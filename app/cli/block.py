@@ -19,7 +19,7 @@ def _block_write(settings: Settings, code: str, version: int | None, **kwargs: o
     """Apply a lifecycle change in one transaction (audited) and print the block as JSON."""
     import dataclasses
 
-    from app import audit
+    from app.db import audit
     from app.programme import lifecycle
 
     with database(settings) as engine:
@@ -35,7 +35,7 @@ def _block_write(settings: Settings, code: str, version: int | None, **kwargs: o
 
 def _actor(actor: str | None) -> str:
     """``cli:<os user>``, and the person named with ``--actor`` when given (recorded, not trusted alone)."""
-    from app.audit import cli_actor
+    from app.db.audit import cli_actor
 
     return f"{cli_actor()} for {actor}" if actor else cli_actor()
 

@@ -25,7 +25,7 @@ def sample(
     replace: Annotated[bool, typer.Option("--replace", help="Delete existing data first.")] = False,
 ) -> None:
     """Generate the synthetic Cixi sample and load it (towns, blocks, parcels, buildings, enterprises)."""
-    from app import audit
+    from app.db import audit
     from app.io import sample_load
 
     settings = settings_of(ctx)
@@ -70,8 +70,8 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="Write the full report (JSON) to this file.")] = None,
 ) -> None:
     """Import a layer in one transaction: all features or, on any error, none; report per feature."""
-    from app.audit import cli_actor
     from app.auth.imports import ImportGuard
+    from app.db.audit import cli_actor
     from app.io import importer
 
     settings = settings_of(ctx)

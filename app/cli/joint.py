@@ -39,7 +39,7 @@ def joint_create(
     """Check, merge and save a joint development (or only preview it); prints its figures as JSON."""
     import datetime as dt
 
-    from app import audit
+    from app.db import audit
     from app.planning import joint_sql
 
     settings = settings_of(ctx)

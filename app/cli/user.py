@@ -27,8 +27,8 @@ def _new_password(from_stdin: bool) -> str:
 def _change_user(settings: Settings, username: str, *, role: str | None = None, town: str | None = None,
                  disabled: bool | None = None, password: str | None = None) -> None:
     """Apply a change to an account (audited as cli:<os user>) and say what it is now."""
-    from app.audit import cli_actor
     from app.auth import users
+    from app.db.audit import cli_actor
 
     with database(settings) as engine:
         with engine.begin() as conn:
@@ -49,8 +49,8 @@ def user_add(
                                                                            "line of standard input.")] = False,
 ) -> None:
     """Add an account; the password is asked twice (or read with --password-stdin) and hashed with argon2id."""
-    from app.audit import cli_actor
     from app.auth import users
+    from app.db.audit import cli_actor
 
     password = _new_password(password_stdin)
     with database(settings_of(ctx)) as engine:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from app import audit
+from app.db import audit
 from app.errors import NotFound, PreconditionFailed
 from app.programme.lifecycle import etag
 from app.programme.lifecycle import if_match as named_version

@@ -13,7 +13,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.audit import cli_actor
+from app.db.audit import cli_actor
 from tests.conftest import TEST_PASSWORD
 from tests.trust.conftest import (
     BLOCK_A,
@@ -196,7 +196,7 @@ def test_failed_write_leaves_no_audit_row(trust: Trust) -> None:
 
 def test_audit_row_and_change_commit_together(trust: Trust, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the audit insert fails, the change it describes is rolled back with it."""
-    from app import audit
+    from app.db import audit
 
     def broken(*_a: object, **_k: object) -> int:
         raise RuntimeError("audit store unavailable")
