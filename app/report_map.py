@@ -2,7 +2,9 @@
 
 Leaflet's script and stylesheet come from the xstatic-leaflet package and are written into the HTML (its
 images as data URIs); folium's CDN assets are left out, and there is no basemap, so the file opens offline
-and asks no server for anything. Figures are those of the map's block card (app.tiles.queries).
+and asks no server for anything. Figures are those of the map's block card (app.tiles.queries): the per-parcel
+roll-up of the FAR rule (app.planning.rule_sql), Σ ÷ Σ per block; colours and labels are the maps' one style
+(app.planning.legend).
 """
 
 from __future__ import annotations
@@ -21,15 +23,9 @@ from branca.element import Element, Figure
 from sqlalchemy import Engine, text
 
 from app.errors import NotFound
-from app.models import BLOCK_STATUSES, RENOVATION_MODES
-from app.planning.config import PlanningRules, get_rules
-from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql, rule_params
-
-# Same colours as the web map (web/map.js).
-STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",
-                  "accepted": "#2e9e4f"}
-STATUS_LABELS = {code: zh for code, zh, _ in BLOCK_STATUSES}
-MODE_LABELS = {code: zh for code, zh, _ in RENOVATION_MODES}
+from app.planning import legend
+from app.planning.config import PlanningRules
+from app.planning.rule_sql import far_floor_sql, far_short_sql, far_sql, parcel_far_sql, rule_params
 
 TOWN_SQL = text("""
 SELECT t.code, t.name, ST_AsGeoJSON(ST_Transform(t.geom, 4326), 6) AS geojson,
@@ -38,7 +34,8 @@ FROM towns t, LATERAL (SELECT ST_Transform(ST_Envelope(t.geom), 4326) AS bb) x
 WHERE t.code = :town
 """)
 
-# The town's blocks with their card figures: Σ ÷ Σ over each block's parcels (DOMAIN.md §4).
+# The town's blocks with their card figures: Σ ÷ Σ over each block's parcels (DOMAIN.md §4), from the
+# per-parcel roll-up of the FAR rule (rule_sql.parcel_far_sql).
 BLOCKS_SQL = text(f"""
 WITH b AS (
     SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.geom, {far_floor_sql("fe")} AS far_min
@@ -46,18 +43,16 @@ WITH b AS (
     WHERE t.code = :town
 ),
 p AS (
-    SELECT p.block_id, ST_Area(p.geom) AS land_m2, p.tax::float8 AS tax,
-           (SELECT COALESCE(sum({counted_floor_area_sql("g")}), 0) FROM buildings g WHERE g.parcel_id = p.id)
-               AS counted_m2,
+    SELECT p.block_id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2,
            (SELECT count(*) FILTER (WHERE e.above_scl) FROM enterprises e WHERE e.parcel_id = p.id) AS above
-    FROM parcels p JOIN b ON b.id = p.block_id
+    FROM parcels p JOIN b ON b.id = p.block_id CROSS JOIN LATERAL {parcel_far_sql("p")} pf
 )
 SELECT b.code, b.name, b.status, b.mode, b.industry,
        ST_AsGeoJSON(ST_Transform(b.geom, 4326), 6) AS geojson,
        count(p.block_id) AS parcels,
        count(p.block_id) FILTER (WHERE {far_short_sql("p.counted_m2", "p.land_m2", "b.far_min")}) AS parcels_failing,
        COALESCE(sum(p.land_m2), 0) * 15 / 10000 AS land_area_mu,
-       sum(p.counted_m2) / NULLIF(sum(p.land_m2), 0) AS far,
+       {far_sql("sum(p.counted_m2)", "sum(p.land_m2)")} AS far,
        sum(p.tax) / NULLIF(sum(p.land_m2) FILTER (WHERE p.tax IS NOT NULL) * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
        COALESCE(sum(p.above), 0)::int AS enterprises_above_scale
 FROM b LEFT JOIN p ON p.block_id = b.id
@@ -98,9 +93,9 @@ def _fmt(value: Any, digits: int) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None = None) -> ReportMap:
-    """Write a self-contained HTML map of the town's blocks (status colours, figures in each popup)."""
-    rules = rules or get_rules()
+def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules) -> ReportMap:
+    """Write a self-contained HTML map of the town's blocks (status colours, figures in each popup) under ``rules``
+    (``settings.rules``)."""
     with engine.connect() as conn:
         t = conn.execute(TOWN_SQL, {"town": town}).mappings().first()
         if t is None:
@@ -111,12 +106,12 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None =
     for r in rows:
         features.append({"type": "Feature", "geometry": json.loads(r["geojson"]), "properties": {
             "区块编号": escape(r["code"]), "名称": escape(r["name"]),
-            "实施状态": STATUS_LABELS.get(r["status"], escape(r["status"])),
-            "改造路径": MODE_LABELS.get(r["mode"], "未确定") if r["mode"] else "未确定",
+            "实施状态": legend.STATUS_LABELS.get(r["status"], escape(r["status"])),
+            "改造路径": legend.MODE_LABELS.get(r["mode"] or legend.NO_MODE.code, legend.NO_MODE.zh),
             "产业定位": escape(r["industry"] or "—"), "用地面积(亩)": _fmt(r["land_area_mu"], 1),
             "容积率": _fmt(r["far"], 2), "未达标宗地": f"{r['parcels_failing']} / {r['parcels']}",
             "亩均税收(万元/亩)": _fmt(r["tax_per_mu_wan"], 2), "规上企业": r["enterprises_above_scale"],
-            "_colour": STATUS_COLOURS.get(r["status"], "#cccccc")}})
+            "_colour": legend.STATUS_COLOURS.get(r["status"], legend.UNKNOWN_COLOUR)}})
 
     w, s, e, n = t["bbox"]
     fmap = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=12, tiles=None, control_scale=True,
@@ -152,11 +147,10 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules | None =
             popup=folium.GeoJsonPopup(fields=fields),
         ).add_to(fmap)
     fmap.fit_bounds([[s, w], [n, e]])
-    legend = "".join(f"<div><i style='background:{STATUS_COLOURS[c]}'></i>{STATUS_LABELS[c]}</div>"
-                     for c in STATUS_COLOURS)
+    statuses = "".join(f"<div><i style='background:{s.colour}'></i>{s.zh}</div>" for s in legend.STATUSES)
     root.html.add_child(Element(
         f"<div class='report-title'><b>{escape(t['name'])}</b> 老旧工业区块改造提升 · {len(features)} 个区块</div>"
-        f"<div class='report-legend'><b>实施状态</b>{legend}<div style='color:#777;margin-top:4px'>"
+        f"<div class='report-legend'><b>实施状态</b>{statuses}<div style='color:#777;margin-top:4px'>"
         f"容积率下限 {rules.far_min:g} · {rules.rule_version} · 镇街范围为示意；县界 © OpenStreetMap contributors"
         f"</div></div>"))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,22 @@
 /* The programme's progress dashboard: targets, per-town bars, a time line, modes, years, overdue blocks.
-   Charts are plain SVG drawn here (no library, no CDN); data from this app's own API with relative URLs. */
+   Charts are plain SVG drawn here (no library, no CDN); data from this app's own API with relative URLs.
+   Colours, status labels and the 亩均税收 target come from api/map/legend (app/planning/legend.py): none is
+   hard-coded here. */
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const COLOURS = { renovated: "#2e9e4f", progress: "#2f6fd0", short: "#ef7d1a", target: "#a50f15", planned: "#bdbdbd" };
-const STATUS_ZH = { listed: "已列入", surveyed: "已排查", planned: "方案已批", in_progress: "实施中", accepted: "已验收" };
+let COLOURS = {};    // renovated, progress, short, target, planned: legend.charts
+let STATUS_ZH = {};  // status code -> Chinese label: legend.statuses
+let legendLoaded = null;
+function loadLegend() {
+  legendLoaded ??= getJSON("api/map/legend").then((legend) => {
+    COLOURS = legend.charts;
+    STATUS_ZH = Object.fromEntries(legend.statuses.map((s) => [s.code, s.zh]));
+    const target = legend.thresholds.target_tax_per_mu_wan;
+    document.getElementById("target-tax").textContent = num(target, Number.isInteger(target) ? 0 : 1);
+  }).catch((err) => { legendLoaded = null; throw err; });
+  return legendLoaded;
+}
 
 function esc(v) {
   return String(v ?? "—").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -178,7 +190,8 @@ async function load() {
   const status = document.getElementById("status");
   status.textContent = "加载中… loading";
   try {
-    const [progress, overdue] = await Promise.all([getJSON(`api/programme/progress${q}`), getJSON(`api/programme/overdue${q}`)]);
+    const [progress, overdue] = await Promise.all([getJSON(`api/programme/progress${q}`), getJSON(`api/programme/overdue${q}`),
+      loadLegend()]);
     if (!asOf) document.getElementById("as-of").value = progress.as_of;
     document.getElementById("city-html").href = `api/programme/report.html${q}`;
     document.getElementById("city-pdf").href = `api/programme/report.pdf${q}`;

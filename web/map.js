@@ -2,34 +2,26 @@
    容积率 band and pass/fail, buildings at high zoom; cards, filters, search, totals and legend.
    Joint developments (their layer and the mode that picks parcels for one) live in joint.js, loaded after
    this file; the map starts once both are in (DOMContentLoaded).
+   Colours, labels, 容积率 bands and thresholds (the FAR floor, the 亩均税收 lines) come from api/map/legend
+   (app/planning/legend.py, built from the configured rules): this file hard-codes none of them.
    Every request goes to this app's own origin with relative URLs; a basemap only when configured. */
 "use strict";
 
-const STATUS = {
-  listed: { zh: "已列入", en: "Listed", color: "#9e9e9e" },
-  surveyed: { zh: "已排查", en: "Surveyed", color: "#e6b419" },
-  planned: { zh: "方案已批", en: "Plan approved", color: "#ef7d1a" },
-  in_progress: { zh: "实施中", en: "In progress", color: "#2f6fd0" },
-  accepted: { zh: "已验收", en: "Accepted", color: "#2e9e4f" },
-};
-const MODE = {
-  demolition: { zh: "全部拆除式改造", en: "Full demolition and rebuilding", color: "#c8322d" },
-  sorting: { zh: "梳理式改造", en: "Sorting and upgrading", color: "#7b58b5" },
-  management: { zh: "管理提升式改造", en: "Management improvement", color: "#17977c" },
-  none: { zh: "未确定", en: "Not decided", color: "#bdbdbd" },
-};
-// 容积率 bands: red below the 2.0 floor, blue at or above it (DOMAIN.md §1).
-const FAR_BANDS = [
-  { max: 0.5, color: "#b2182b", label: "< 0.5" },
-  { max: 1.0, color: "#d6604d", label: "0.5 – 1.0" },
-  { max: 1.5, color: "#f4a582", label: "1.0 – 1.5" },
-  { max: 2.0, color: "#fddbc7", label: "1.5 – 2.0" },
-  { max: 2.5, color: "#92c5de", label: "2.0 – 2.5" },
-  { max: 3.0, color: "#4393c3", label: "2.5 – 3.0" },
-  { max: Infinity, color: "#2166ac", label: "≥ 3.0" },
-];
+// Filled from api/map/legend before any layer is drawn (useLegend).
+let LEGEND = null;
+let STATUS = {};     // code -> {zh, en, color}
+let MODE = {};       // code -> {zh, en, color}; "none": not decided
+let FAR_BANDS = [];  // [{max, color, label}], lowest first: reds below the floor, blues at or above it
+function useLegend(legend) {
+  const table = (items) => Object.fromEntries(items.map((s) => [s.code, { zh: s.zh, en: s.en, color: s.colour }]));
+  LEGEND = legend;
+  STATUS = table(legend.statuses);
+  MODE = table(legend.modes);
+  FAR_BANDS = legend.far_bands.map((b) => ({ max: b.upper ?? Infinity, color: b.colour, label: b.label }));
+}
 const PARCEL_MIN_ZOOM = 14;
 const BUILDING_MIN_ZOOM = 16;
+const ZOOMED_IN = 15;  // from this zoom the map container gets the class zoomed-in (map.css)
 const SELECT = "#e6007e";
 const JOINT = { line: "#ffd600", casing: "#1a1a1a" };  // joint developments: outlines, picked parcels, preview
 
@@ -43,12 +35,11 @@ const TEXT = {
     block: "区块", parcel: "宗地", code: "编号", industry: "产业定位",
     land_area: "用地面积", block_area: "区块面积", far: "容积率", far_floor: "容积率下限", tax_per_mu: "亩均税收",
     above_scale: "规上企业", enterprises: "企业", parcels_failing: "未达标宗地", owner: "土地权属人",
-    land_use: "用地性质", term_end: "使用权终止", counted: "计容建筑面积", shortfall: "距2.0缺口",
+    land_use: "用地性质", term_end: "使用权终止", counted: "计容建筑面积", shortfall: "距下限缺口",
     buildings: "建筑物", illegal: "违法建筑", pass: "达标", fail: "未达标", lifted: "已豁免",
     metrics: "指标", export: "导出宗地 (GPKG)", zoom_to: "定位", blocks_n: "区块数", parcels_n: "宗地数",
     share_failing: "未达标比例", failing_land: "未达标用地", shortfall_total: "容积率缺口", mu: "亩",
-    wan_per_mu: "万元/亩", m2: "m²", wan_m2: "万m²", below_5: "低于5万（入选线）", between: "5万–15万",
-    above_15: "≥15万（2026目标）", legend_blocks: "区块", legend_parcels: "宗地容积率", legend_buildings: "建筑物",
+    wan_per_mu: "万元/亩", m2: "m²", wan_m2: "万m²", legend_blocks: "区块", legend_parcels: "宗地容积率", legend_buildings: "建筑物",
     legend_towns: "镇街界线（示意）", fails_outline: "红色描边：未达到下限", building: "建筑", no_data: "无数据",
     rule: "规则", exemption: "豁免", of: "/", loading: "加载中…", none_found: "未找到", from_zoom: "级起显示",
     synthetic: "镇街范围为示意（synthetic）",
@@ -63,12 +54,11 @@ const TEXT = {
     code: "Code", industry: "Industry", land_area: "Land area", block_area: "Block area", far: "FAR",
     far_floor: "FAR floor", tax_per_mu: "Tax per mu", above_scale: "Above-scale firms", enterprises: "Firms",
     parcels_failing: "Parcels failing", owner: "Land holder", land_use: "Land use", term_end: "Term ends",
-    counted: "Counted floor area", shortfall: "Shortfall to 2.0", buildings: "Buildings", illegal: "Illegal",
+    counted: "Counted floor area", shortfall: "Shortfall to the floor", buildings: "Buildings", illegal: "Illegal",
     pass: "Passes", fail: "Fails", lifted: "Exempt", metrics: "Metrics", export: "Export parcels (GPKG)",
     zoom_to: "Zoom to", blocks_n: "Blocks", parcels_n: "Parcels", share_failing: "Share failing",
     failing_land: "Land failing", shortfall_total: "FAR shortfall", mu: "mu", wan_per_mu: "10k yuan/mu", m2: "m²",
-    wan_m2: "10k m²", below_5: "below 5 (entry line)", between: "5 – 15", above_15: "≥ 15 (2026 target)",
-    legend_blocks: "Blocks", legend_parcels: "Parcel FAR", legend_buildings: "Buildings",
+    wan_m2: "10k m²", legend_blocks: "Blocks", legend_parcels: "Parcel FAR", legend_buildings: "Buildings",
     legend_towns: "Town outlines (synthetic)", fails_outline: "red outline: below the floor", building: "Building",
     no_data: "no data", rule: "Rule", exemption: "Exemption", of: "of", loading: "Loading…", none_found: "Nothing found",
     from_zoom: "from zoom", synthetic: "town areas are synthetic",
@@ -153,15 +143,17 @@ layers.parcels = L.mvtLayer({
     if (st === "selected") return { fill, fillOpacity: 0.9, stroke: SELECT, width: 3.5 };
     if (st === "hover") return { fill, fillOpacity: 0.95, stroke: "#111", width: 2.5 };
     if (st === "marked") return { fill, fillOpacity: 0.9, stroke: JOINT.line, width: 4 };
-    return p.pass ? { fill, fillOpacity: 0.8, stroke: "#555", width: 0.6 }
-      : { fill, fillOpacity: 0.8, stroke: "#a50f15", width: 1.3 };
+    const c = LEGEND.compliance[p.pass ? "pass" : "fail"];
+    return { fill, fillOpacity: 0.8, stroke: c.line, width: c.width };
   },
 });
 layers.buildings = L.mvtLayer({
   url: "tiles/buildings/{z}/{x}/{y}.mvt", name: "buildings", pane: "buildings", minZoom: BUILDING_MIN_ZOOM,
   maxZoom: 20, nativeMaxZoom: 18,
-  style: (p) => (p.illegal ? { fill: "#e7298a", fillOpacity: 0.85, stroke: "#7a0177", width: 0.8 }
-    : { fill: "#3d3d3d", fillOpacity: 0.55, stroke: "#222", width: 0.5 }),
+  style: (p) => {
+    const b = LEGEND.buildings[p.illegal ? 1 : 0];
+    return { fill: b.colour, fillOpacity: p.illegal ? 0.85 : 0.55, stroke: b.line, width: b.width };
+  },
 });
 layers.towns = L.geoJSON(null, {
   pane: "towns", interactive: false,
@@ -248,8 +240,8 @@ async function openCard(kind, code) {
 
 function taxBadge(wan) {
   if (wan === null || wan === undefined) return "";
-  const [cls, key] = wan < 5 ? ["bad", "below_5"] : wan < 15 ? ["mid", "between"] : ["good", "above_15"];
-  return `<span class="badge ${cls}">${t(key)}</span>`;
+  const band = LEGEND.tax_bands.find((b) => b.upper === null || wan < b.upper);
+  return `<span class="badge ${band.tone}">${esc(band[state.lang])}</span>`;
 }
 function farBadge(pass, floor) {
   if (floor === null || floor === undefined) return `<span class="badge mid">${t("lifted")}</span>`;
@@ -265,7 +257,7 @@ function renderCard() {
   let rows;
   let links;
   if (kind === "block") {
-    const swatch = `<span class="swatch" style="background:${STATUS[d.status]?.color || "#ccc"}"></span>`;
+    const swatch = `<span class="swatch" style="background:${STATUS[d.status]?.color || LEGEND.unknown}"></span>`;
     rows = [
       ["town", esc(d.town_name)],
       ["status", `${swatch}${esc(label(STATUS, d.status))}`],
@@ -404,6 +396,7 @@ function renderTotals() {
 }
 
 function renderLegend() {
+  if (!LEGEND) return;
   const z = map.getZoom();
   const table = state.colourBy === "mode" ? MODE : STATUS;
   const sw = (c, cls = "") => `<span class="swatch ${cls}" style="background:${c}"></span>`;
@@ -412,10 +405,10 @@ function renderLegend() {
     <h4>${t("legend_blocks")} · ${t(state.colourBy)}</h4>
     <ul>${Object.entries(table).map(([, v]) => `<li>${sw(v.color)}${esc(v[state.lang])}</li>`).join("")}</ul>
     <h4${dim(PARCEL_MIN_ZOOM)}>${t("legend_parcels")}</h4>
-    <ul${dim(PARCEL_MIN_ZOOM)}>${FAR_BANDS.map((b) => `<li>${sw(b.color)}${b.label}</li>`).join("")}
-      <li>${sw("transparent", "fail-outline")}${t("fails_outline")}</li></ul>
+    <ul${dim(PARCEL_MIN_ZOOM)}>${FAR_BANDS.map((b) => `<li>${sw(b.color)}${esc(b.label)}</li>`).join("")}
+      <li>${sw(`transparent;border-color:${LEGEND.compliance.fail.line}`, "fail-outline")}${t("fails_outline")}</li></ul>
     <h4${dim(BUILDING_MIN_ZOOM)}>${t("legend_buildings")}</h4>
-    <ul${dim(BUILDING_MIN_ZOOM)}><li>${sw("#3d3d3d")}${t("building")}</li><li>${sw("#e7298a")}${t("illegal")}</li></ul>
+    <ul${dim(BUILDING_MIN_ZOOM)}>${LEGEND.buildings.map((b) => `<li>${sw(b.colour)}${esc(b[state.lang])}</li>`).join("")}</ul>
     ${jointLegend()}
     <ul><li><span class="line-swatch"></span>${t("legend_towns")}</li></ul>`;
 }
@@ -470,7 +463,7 @@ for (const name of ["towns", "blocks", "parcels", "buildings", "joint_developmen
 }
 let zoomClass = "";
 function onZoom() {
-  const cls = map.getZoom() >= 15 ? "zoomed-in" : "";
+  const cls = map.getZoom() >= ZOOMED_IN ? "zoomed-in" : "";
   if (cls !== zoomClass) { map.getContainer().classList.toggle("zoomed-in", !!cls); zoomClass = cls; }
   renderLegend();
 }
@@ -532,15 +525,17 @@ searchList.addEventListener("click", (e) => {
 });
 
 // ---------------------------------------------------------------- start
-window.renewalMap = { map, layers, state, firstPaintMs: null, openCard };
+window.renewalMap = { map, layers, state, firstPaintMs: null, openCard, taxBadge, legend: () => LEGEND };
 
 async function start() {
   render();
-  const [cfg, towns, index] = await Promise.all([
+  const [cfg, legend, towns, index] = await Promise.all([
     getJSON("config.json"),
+    getJSON("api/map/legend"),
     getJSON("ogc/collections/towns/items?limit=1000"),
     getJSON("api/map/blocks"),
   ]);
+  useLegend(legend);
   if (cfg.basemap_url) {
     L.tileLayer(cfg.basemap_url, { attribution: cfg.basemap_attribution, maxZoom: 20, maxNativeZoom: 18 }).addTo(map);
   }

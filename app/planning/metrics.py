@@ -17,6 +17,7 @@ from pydantic import Field
 from sqlalchemy import Connection, TextClause
 from sqlalchemy.exc import DBAPIError
 
+from app.db.schema import storage_srid
 from app.errors import InvalidParameter, NotFound
 from app.planning import sql
 from app.planning.config import PlanningRules
@@ -39,7 +40,6 @@ from app.planning.rules import (
     evaluate,
     get_rule,
 )
-from app.settings import get_settings
 
 T = TypeVar("T")
 
@@ -123,9 +123,9 @@ def sql_params(rules: PlanningRules, **extra: Any) -> dict[str, Any]:
             "tolerance": RATIO_TOLERANCE, "code": None, **extra}
 
 
-def _area_crs() -> str:
-    """The CRS areas are measured in (the storage CRS)."""
-    return f"EPSG:{get_settings().srid}"
+def _area_crs(conn: Connection) -> str:
+    """The CRS areas are measured in: the storage CRS of the layers, as the database holds them."""
+    return f"EPSG:{storage_srid(conn)}"
 
 
 _CHUNK_ROWS = 1000  # rows per chunk of a streamed result
@@ -220,7 +220,7 @@ def parcel_metrics(conn: Connection, code: str, rules: PlanningRules) -> ParcelM
     results = evaluate(fig, rules, PARCEL_RULES, _building_codes(buildings, rules))
     values = {f.name: getattr(fig, f.name) for f in fields(ParcelFigures)}
     return ParcelMetrics(**values, buildings=buildings, rules=results, rule_version=rules.rule_version,
-                         area_crs=_area_crs())
+                         area_crs=_area_crs(conn))
 
 
 def area_figures(conn: Connection, scope: str, code: str | None,
@@ -240,11 +240,11 @@ def area_figures(conn: Connection, scope: str, code: str | None,
     return total, blocks
 
 
-def _block_metrics(fig: BlockFigures, rules: PlanningRules) -> BlockMetrics:
+def _block_metrics(fig: BlockFigures, rules: PlanningRules, area_crs: str) -> BlockMetrics:
     """A block's figures with its block-rule results."""
     values = {f.name: getattr(fig, f.name) for f in fields(BlockFigures)}
     return BlockMetrics(**values, rules=evaluate(fig, rules, BLOCK_RULES), rule_version=rules.rule_version,
-                        area_crs=_area_crs())
+                        area_crs=area_crs)
 
 
 def _town(conn: Connection, code: str, field: str) -> tuple[str, str]:
@@ -267,19 +267,20 @@ def block_metrics(conn: Connection, code: str, rules: PlanningRules) -> BlockMet
     """A block's figures and block-rule results; ``NotFound`` for an unknown code."""
     _block_town(conn, code, "code")
     _, blocks = area_figures(conn, "block", code, rules)
-    return _block_metrics(blocks[0], rules)
+    return _block_metrics(blocks[0], rules, _area_crs(conn))
 
 
 def town_metrics(conn: Connection, code: str, rules: PlanningRules) -> TownMetrics:
     """A town's figures with each of its blocks; ``NotFound`` for an unknown code."""
     town_code, town_name = _town(conn, code, "code")
     total, blocks = area_figures(conn, "town", code, rules)
-    block_metrics_ = [_block_metrics(b, rules) for b in blocks]
+    area_crs = _area_crs(conn)
+    block_metrics_ = [_block_metrics(b, rules, area_crs) for b in blocks]
     failures = {rule: sum(1 for b in block_metrics_ for r in b.rules if r.rule == rule and r.outcome == "fail")
                 for rule in BLOCK_RULES}
     values = {f.name: getattr(total, f.name) for f in fields(AreaFigures)}
     return TownMetrics(**values, town_code=town_code, town_name=town_name, block_rule_failures=failures,
-                       blocks=block_metrics_, rule_version=rules.rule_version, area_crs=_area_crs())
+                       blocks=block_metrics_, rule_version=rules.rule_version, area_crs=area_crs)
 
 
 def _rule_info(rule: Rule, rules: PlanningRules) -> RuleInfo:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from app.planning.figures import COUNT_SUMS, OPTIONAL_SUMS, PARCEL_FIELDS, SUM_FIELDS
-from app.planning.rule_sql import doubled_sql, used_sql
+from app.planning.rule_sql import doubled_sql, far_sql, height_factor_sql, used_sql
 
 # Scope predicates over parcels p, blocks bl and towns t; the code is bound as :code.
 PARCEL_SCOPES = {
@@ -34,9 +34,12 @@ _BUILDINGS_IN_SCOPE = ("b.parcel_id IN (SELECT p.id FROM parcels p JOIN blocks b
 # A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal) [assumed];
 # it counts :height_multiplier times when its storeys are higher than :height_threshold_m, strictly
 # (国土资发〔2008〕24号: 层高超过8米的 … 加倍计算). Twin: figures.building_figures. The same fragments make
-# the map's counted floor area (rule_sql.counted_floor_area_sql).
+# the map's counted floor area (rule_sql.counted_floor_area_sql) and its per-parcel roll-up
+# (rule_sql.parcel_far_sql); here the roll-up is one of the sums of the single pass over the buildings
+# (per_parcel), and its ratio is rule_sql.far_sql (_DERIVED), for parcels and for Σ ÷ Σ alike.
 _USED = used_sql("b")
 _DOUBLED = doubled_sql("b")
+_HEIGHT_FACTOR = height_factor_sql("g.doubled_for_height")
 
 _BUILDING_CTES = """
 building AS (
@@ -55,9 +58,7 @@ building_figures AS (
     SELECT g.parcel_id, g.code, g.use, g.floors, g.floor_h_m, g.illegal, g.used, g.footprint_m2,
            COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors) AS floor_area_m2,
            g.surveyed_m2 IS NOT NULL AS floor_area_surveyed, g.doubled_for_height,
-           COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors)
-               * CASE WHEN g.doubled_for_height THEN CAST(:height_multiplier AS float8) ELSE 1 END
-               AS far_floor_area_m2
+           COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors) * {height_factor} AS far_floor_area_m2
     FROM building g
 )"""
 
@@ -136,9 +137,9 @@ figures AS (
 
 # Ratios from sums, Σ ÷ Σ (DOMAIN.md §2, §4): 亩 = m² × 15 / 10000; money per 亩 in yuan and 万元.
 # 建筑系数 equals the density: there is no structure or storage-yard layer yet. Twin: figures.derive.
-_DERIVED = """
+_DERIVED = f"""
     s.land_area_m2 * 15 / 10000 AS land_area_mu,
-    s.far_floor_area_m2 / NULLIF(s.land_area_m2, 0) AS far,
+    {far_sql("s.far_floor_area_m2", "s.land_area_m2")} AS far,
     s.footprint_m2 / NULLIF(s.land_area_m2, 0) AS building_density,
     s.footprint_m2 / NULLIF(s.land_area_m2, 0) AS building_coefficient,
     s.supporting_floor_area_m2 / NULLIF(s.floor_area_m2, 0) AS supporting_floor_share,
@@ -236,7 +237,8 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
 def _building_ctes(scope: str) -> str:
     """The CTEs ``building`` and ``building_figures`` restricted to ``scope`` (a key of PARCEL_SCOPES)."""
     building_scope = "TRUE" if scope == "city" else _BUILDINGS_IN_SCOPE.format(predicate=PARCEL_SCOPES[scope])
-    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, building_scope=building_scope)
+    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, height_factor=_HEIGHT_FACTOR,
+                                 building_scope=building_scope)
 
 
 def _ctes(scope: str) -> str:

@@ -20,9 +20,10 @@ from sqlalchemy import Connection, text
 
 from app.auth.redact import redact_money
 from app.errors import NotFound, RenewalError
-from app.planning import metrics
+from app.planning import legend, metrics
 from app.planning.config import PlanningRules
 from app.planning.metrics import parcel_figures
+from app.planning.rules import RATIO_TOLERANCE
 from app.programme import classification, incentives, lifecycle, plans, progress, svgmap, tenx
 from app.programme.config import PLAN, ProgrammeRules
 from app.settings import PROJECT_ROOT, Settings
@@ -58,7 +59,7 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = _num
     env.filters["pct"] = _pct
     env.globals.update(status_zh=lifecycle.STATUS_ZH, mode_zh=lifecycle.MODE_ZH, plan_title=PLAN,
-                       state_zh=tenx.STATE_ZH, status_colours=svgmap.STATUS_COLOURS)
+                       state_zh=tenx.STATE_ZH, status_colours=legend.STATUS_COLOURS, legend=legend)
     return env
 
 
@@ -143,7 +144,7 @@ def dossier_context(conn: Connection, code: str, rules: PlanningRules, prules: P
 
     def rank(p: Any) -> tuple[int, str]:
         cls = by_parcel.get(p.parcel_code)
-        failing = floor is not None and p.far is not None and p.far < floor - 1e-9
+        failing = floor is not None and p.far is not None and p.far < floor - RATIO_TOLERANCE
         return (0 if (cls and cls.flag == "exit") else 1 if (cls and cls.flag) or failing else 2, p.parcel_code)
 
     shown = sorted(parcels, key=rank)[:max_parcels]

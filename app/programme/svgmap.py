@@ -2,7 +2,9 @@
 
 SVG is vector, prints sharply to PDF, and needs no script, tile or network: the reports open offline.
 PostGIS writes the paths (``ST_AsSVG``: y is negated, so the view box runs from -ymax); the outlines are
-simplified to about 1/1500 of the map's extent. Colours are those of the web map (web/map.js).
+simplified to about 1/1500 of the map's extent. Colours are the maps' one style (app.planning.legend); a
+parcel fails when the per-parcel roll-up of the FAR rule (app.planning.rule_sql.parcel_far_sql) falls short of the
+floor that applies, with the same test as the API, the tiles and the cards (rule_sql.far_short_sql).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from app.errors import NotFound
+from app.planning import legend
 from app.planning.config import PlanningRules
-from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, rule_params
+from app.planning.rule_sql import far_floor_sql, far_short_sql, parcel_far_sql, rule_params
 
-STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",
-                  "accepted": "#2e9e4f"}
-FLAG_COLOURS = {"exit": "#8c1010", "upgrade": "#d98c00"}
+_FAILS = far_short_sql("pf.counted_m2", "pf.land_m2", far_floor_sql("fe"))  # NULL when the rule is lifted
+_FLAGS = {s.code: s for s in legend.FLAGS}
 
 _EXTENT = text("""
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
@@ -43,9 +45,8 @@ _FAILING = text(f"""
 SELECT ST_AsSVG(p.geom, 0, 1) AS path
 FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns t ON t.id = b.town_id
 LEFT JOIN far_exemptions fe ON fe.block_id = b.id
-WHERE t.code = :town
-  AND (SELECT COALESCE(sum({counted_floor_area_sql("g")}), 0) FROM buildings g WHERE g.parcel_id = p.id)
-      < {far_floor_sql("fe")} * ST_Area(p.geom)
+CROSS JOIN LATERAL {parcel_far_sql("p")} pf
+WHERE t.code = :town AND {_FAILS}
 """)  # noqa: S608 (only module constants are interpolated)
 _BLOCK = text("""
 SELECT b.code, ST_AsSVG(b.geom, 0, 1) AS path, ST_XMin(b.geom) AS x0, ST_YMin(b.geom) AS y0, ST_XMax(b.geom) AS x1,
@@ -55,9 +56,9 @@ FROM blocks b WHERE b.code = :code
 _PARCELS = text(f"""
 SELECT p.code, ST_AsSVG(p.geom, 0, 1) AS path, ST_X(ST_PointOnSurface(p.geom)) AS x,
        ST_Y(ST_PointOnSurface(p.geom)) AS y,
-       (SELECT COALESCE(sum({counted_floor_area_sql("g")}), 0) FROM buildings g WHERE g.parcel_id = p.id)
-           < COALESCE({far_floor_sql("fe")}, 0) * ST_Area(p.geom) AS failing
+       COALESCE({_FAILS}, false) AS failing
 FROM parcels p JOIN blocks b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+CROSS JOIN LATERAL {parcel_far_sql("p")} pf
 WHERE b.code = :code ORDER BY p.code
 """)  # noqa: S608 (only module constants are interpolated)
 
@@ -124,11 +125,12 @@ def area_map(conn: Connection, rules: PlanningRules, town: str | None = None, wi
     for t in towns:
         body.append(f'<path d="{t["path"]}" fill="#f7f7f2" stroke="#666" stroke-width="1" stroke-dasharray="4 3"/>')
     for b in conn.execute(_BLOCKS, params).mappings():
-        body.append(f'<path d="{b["path"]}" fill="{STATUS_COLOURS.get(b["status"], "#ccc")}" fill-opacity="0.75" '
+        body.append(f'<path d="{b["path"]}" fill="{legend.STATUS_COLOURS.get(b["status"], legend.UNKNOWN_COLOUR)}" '
+                    'fill-opacity="0.75" '
                     f'stroke="#333" stroke-width="0.8"><title>{html.escape(b["code"])}</title></path>')
     if town is not None:
         for f in conn.execute(_FAILING, {"town": town, **rule_params(rules)}).mappings():
-            body.append(f'<path d="{f["path"]}" fill="none" stroke="#c00000" stroke-width="0.6"/>')
+            body.append(f'<path d="{f["path"]}" fill="none" stroke="{legend.FAIL.line}" stroke-width="0.6"/>')
     fs = view.size / (60 if town is None else 45)
     if town is None:
         for t in towns:
@@ -154,10 +156,9 @@ def block_map(conn: Connection, code: str, rules: PlanningRules, flags: Mapping[
     flags = flags or {}
     body = [f'<path d="{b["path"]}" fill="#fafafa" stroke="#222" stroke-width="2"/>']
     for p in parcels:
-        fill = "#f4a582" if p["failing"] else "#92c5de"
-        flag = flags.get(p["code"])
-        stroke = FLAG_COLOURS.get(flag or "", "#555")
-        width = 2.2 if flag else 0.6
+        fill = legend.FAIL.colour if p["failing"] else legend.PASS.colour
+        flag = _FLAGS.get(flags.get(p["code"]) or "")
+        stroke, width = (flag.colour, flag.width) if flag else (legend.PASS.line, legend.PASS.width)
         body.append(f'<path d="{p["path"]}" fill="{fill}" fill-opacity="0.8" stroke="{stroke}" '
                     f'stroke-width="{width}"><title>{html.escape(p["code"])}</title></path>')
     if len(parcels) <= 80:

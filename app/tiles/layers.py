@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.planning.config import PlanningRules, get_rules
-from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql, height_threshold_param
+from app.planning.config import PlanningRules
+from app.planning.rule_sql import RULE_PARAMS, far_floor_sql, far_short_sql, parcel_far_sql, rule_params
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 """Media type of a Mapbox Vector Tile."""
@@ -54,24 +54,20 @@ SELECT ST_AsMVT(t, 'blocks', {EXTENT}, 'geom', 'id') FROM (
 ) t
 """  # noqa: S608 (only module constants are interpolated)
 
-# far: Σ counted floor area of the parcel's buildings ÷ its planar land area (storage CRS), rounded to
-# 0.01 for display; pass is decided on the unrounded value against the block's exemption, else $5 (the
-# FAR floor). $6 tall-storey height (m), $7 its multiplier, $8 whether illegal buildings count (DOMAIN.md §4).
+# far: the per-parcel roll-up (rule_sql.parcel_far_sql: Σ counted floor area of the parcel's buildings ÷ its
+# planar land area in the storage CRS), rounded to 0.01 for display; pass is decided on the unrounded value
+# against the block's exemption, else $5 (the FAR floor). $6 tall-storey height (m), $7 its multiplier, $8
+# whether illegal buildings count (DOMAIN.md §4): rule_sql.RULE_PARAMS in order.
 PARCELS_SQL = f"""
 WITH {_ENVELOPE}
 SELECT ST_AsMVT(t, 'parcels', {EXTENT}, 'geom', 'id') FROM (
-    SELECT p.id, p.code, b.code AS block, round(f.far::numeric, 2)::float8 AS far,
-           COALESCE(NOT {far_short_sql("f.far", "1", far_floor_sql("fe", far_min="$5"))}, true) AS pass,
+    SELECT p.id, p.code, b.code AS block, round(pf.far::numeric, 2)::float8 AS far,
+           COALESCE(NOT {far_short_sql("pf.far", "1", far_floor_sql("fe", far_min="$5"))}, true) AS pass,
            ST_AsMVTGeom(ST_Transform(p.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
     FROM parcels p JOIN blocks b ON b.id = p.block_id
     LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
     CROSS JOIN env
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(sum({counted_floor_area_sql("g", height_threshold_m="$6", height_multiplier="$7",
-                                                    count_illegal="$8")}), 0)
-               / NULLIF(ST_Area(p.geom), 0) AS far
-        FROM buildings g WHERE g.parcel_id = p.id
-    ) f
+    CROSS JOIN LATERAL {parcel_far_sql("p", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8")} pf
     WHERE p.geom && env.native
 ) t
 """  # noqa: S608 (only module constants are interpolated)
@@ -103,8 +99,9 @@ def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
 
 
 def _far_params(rules: PlanningRules) -> tuple[object, ...]:
-    """``$5``–``$8`` of the parcels statement."""
-    return (rules.far_min, height_threshold_param(rules), rules.height_multiplier, rules.count_illegal)
+    """``$5``–``$8`` of the parcels statement: the rule's bind parameters (``rule_sql.RULE_PARAMS``) in order."""
+    values = rule_params(rules)
+    return tuple(values[name] for name in RULE_PARAMS)
 
 
 @dataclass(frozen=True)
@@ -120,9 +117,9 @@ class TileLayer:
     fields: dict[str, str]
     extra_params: Callable[[PlanningRules], tuple[object, ...]] = field(default=_no_params)
 
-    def params(self, z: int, x: int, y: int, srid: int, rules: PlanningRules | None = None) -> tuple[object, ...]:
-        """Positional parameters of the statement for one tile."""
-        return (z, x, y, srid, *self.extra_params(rules or get_rules()))
+    def params(self, z: int, x: int, y: int, srid: int, rules: PlanningRules) -> tuple[object, ...]:
+        """Positional parameters of the statement for one tile under ``rules`` (``settings.rules``)."""
+        return (z, x, y, srid, *self.extra_params(rules))
 
 
 MAX_ZOOM = 20
@@ -140,7 +137,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
         TileLayer("parcels", "宗地", "Parcels", PARCELS_SQL, 13, MAX_ZOOM,
                   {"code": "宗地编号 parcel code", "block": "区块编号 block code",
                    "far": "容积率 plot ratio: counted floor area ÷ land area (planar, storage CRS), 0.01",
-                   "pass": "容积率 ≥ the floor (2.0, or the block's exemption) (true/false)"},
+                   "pass": "容积率 ≥ the floor (the rules' far_min, or the block's exemption) (true/false)"},
                   _far_params),
         TileLayer("buildings", "建筑物", "Buildings", BUILDINGS_SQL, 15, MAX_ZOOM,
                   {"floors": "层数 storeys", "use": "用途 production|warehouse|office|dormitory|canteen|other",

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.planning.rule_sql import counted_floor_area_sql, far_floor_sql, far_short_sql
+from app.planning.rule_sql import far_floor_sql, far_short_sql, far_sql, parcel_far_sql
 
-_COUNTED = counted_floor_area_sql("g")
+_PARCEL_FAR = parcel_far_sql("p")  # the per-parcel roll-up: pf.land_m2, pf.counted_m2, pf.far
 _FLOOR = far_floor_sql("fe")
 
 # One row: what the block card shows. land_area_* and far are over the block's parcels (Σ counted floor
-# area ÷ Σ land area, never a mean of ratios); 亩均税收 = Σ parcel tax ÷ Σ land (亩) of the parcels that
-# report tax. far_min is the floor that applies (the block's exemption, else the rule; NULL: lifted).
+# area ÷ Σ land area, never a mean of ratios: rule_sql.far_sql of the parcels' roll-ups); 亩均税收 = Σ parcel
+# tax ÷ Σ land (亩) of the parcels that report tax. far_min is the floor that applies (the block's exemption,
+# else the rule; NULL: lifted).
 BLOCK_CARD = text(f"""
 WITH b AS (
     SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.plan_year, b.geom,
@@ -30,9 +31,8 @@ WITH b AS (
     WHERE b.code = :code
 ),
 p AS (
-    SELECT p.id, ST_Area(p.geom) AS land_m2, p.tax::float8 AS tax,
-           (SELECT COALESCE(sum({_COUNTED}), 0) FROM buildings g WHERE g.parcel_id = p.id) AS counted_m2
-    FROM parcels p JOIN b ON p.block_id = b.id
+    SELECT p.id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2
+    FROM parcels p JOIN b ON p.block_id = b.id CROSS JOIN LATERAL {_PARCEL_FAR} pf
 ),
 pa AS (
     SELECT count(*) AS parcels, COALESCE(sum(land_m2), 0) AS land_m2, COALESCE(sum(counted_m2), 0) AS counted_m2,
@@ -50,7 +50,7 @@ SELECT b.code, b.name, b.town_code, b.town_name, b.status, b.status_zh, b.status
        pa.parcels, pa.failing AS parcels_failing,
        pa.land_m2 AS land_area_m2, pa.land_m2 * 15 / 10000 AS land_area_mu,
        pa.counted_m2 AS far_floor_area_m2,
-       pa.counted_m2 / NULLIF(pa.land_m2, 0) AS far,
+       {far_sql("pa.counted_m2", "pa.land_m2")} AS far,
        pa.tax, pa.tax / NULLIF(pa.tax_land_m2 * 15 / 10000, 0) AS tax_per_mu,
        pa.tax / NULLIF(pa.tax_land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
        e.enterprises, e.above_scale AS enterprises_above_scale,
@@ -64,14 +64,14 @@ PARCEL_CARD = text(f"""
 WITH p AS (
     SELECT p.id, p.code, p.owner, p.land_use, to_char(p.term_end, 'YYYY-MM-DD') AS term_end, p.tax::float8 AS tax,
            b.code AS block_code, b.name AS block_name, tw.name AS town_name,
-           ST_Area(p.geom) AS land_m2, p.geom, {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
+           pf.land_m2, pf.counted_m2, pf.far, p.geom, {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
     FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns tw ON tw.id = b.town_id
     LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    CROSS JOIN LATERAL {_PARCEL_FAR} pf
     WHERE p.code = :code
 ),
 g AS (
-    SELECT count(*) AS buildings, count(*) FILTER (WHERE g.illegal) AS illegal_buildings,
-           COALESCE(sum({_COUNTED}), 0) AS counted_m2
+    SELECT count(*) AS buildings, count(*) FILTER (WHERE g.illegal) AS illegal_buildings
     FROM buildings g JOIN p ON g.parcel_id = p.id
 ),
 e AS (
@@ -82,9 +82,9 @@ e AS (
 SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.town_name,
        p.far_min, p.far_exemption_reason,
        p.land_m2 AS land_area_m2, p.land_m2 * 15 / 10000 AS land_area_mu,
-       g.counted_m2 AS far_floor_area_m2, g.counted_m2 / NULLIF(p.land_m2, 0) AS far,
-       COALESCE(NOT {far_short_sql("g.counted_m2", "p.land_m2", "p.far_min")}, true) AS pass,
-       COALESCE(GREATEST(0, p.far_min * p.land_m2 - g.counted_m2), 0) AS shortfall_m2,
+       p.counted_m2 AS far_floor_area_m2, p.far,
+       COALESCE(NOT {far_short_sql("p.counted_m2", "p.land_m2", "p.far_min")}, true) AS pass,
+       COALESCE(GREATEST(0, p.far_min * p.land_m2 - p.counted_m2), 0) AS shortfall_m2,
        g.buildings, g.illegal_buildings,
        p.tax, p.tax / NULLIF(p.land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
        e.enterprises, e.above_scale AS enterprises_above_scale, e.names AS enterprise_names,
@@ -131,9 +131,9 @@ b AS (
       AND (view.g IS NULL OR b.geom && view.g)
 ),
 p AS (
-    SELECT ST_Area(p.geom) AS land_m2, p.tax::float8 AS tax, {_FLOOR} AS far_min,
-           (SELECT COALESCE(sum({_COUNTED}), 0) FROM buildings g WHERE g.parcel_id = p.id) AS counted_m2
-    FROM parcels p JOIN b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id, view
+    SELECT pf.land_m2, p.tax::float8 AS tax, {_FLOOR} AS far_min, pf.counted_m2
+    FROM parcels p JOIN b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
+    CROSS JOIN view CROSS JOIN LATERAL {_PARCEL_FAR} pf
     WHERE view.g IS NULL OR p.geom && view.g
 ),
 pc AS (
@@ -144,7 +144,7 @@ SELECT (SELECT count(*) FROM b) AS blocks,
        (SELECT COALESCE(sum(area_m2), 0) * 15 / 10000 FROM b) AS block_area_mu,
        count(*) AS parcels,
        COALESCE(sum(land_m2), 0) * 15 / 10000 AS land_area_mu,
-       COALESCE(sum(counted_m2), 0) / NULLIF(sum(land_m2), 0) AS far,
+       {far_sql("COALESCE(sum(counted_m2), 0)", "sum(land_m2)")} AS far,
        count(*) FILTER (WHERE NOT pass) AS parcels_failing,
        count(*) FILTER (WHERE NOT pass)::float8 / NULLIF(count(*), 0) AS share_failing,
        COALESCE(sum(land_m2) FILTER (WHERE NOT pass), 0) * 15 / 10000 AS land_area_failing_mu,

@@ -1,22 +1,31 @@
-"""The FAR rule's SQL fragments: only bind placeholders and whitelisted aliases go into them, and the height
-threshold is bound as the decimal that orders stored storey heights as the float twin does."""
+"""The FAR rule's SQL fragments: only bind placeholders and whitelisted aliases go into them, the height
+threshold is bound as the decimal that orders stored storey heights as the float twin does, and every map
+statement rolls the rule up per parcel with the one roll-up (rule_sql.parcel_far_sql)."""
 
 from __future__ import annotations
 
+import inspect
 from decimal import Decimal
 
 import pytest
 
+from app import report_map
 from app.planning import sql
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
+    RULE_PARAMS,
     counted_floor_area_sql,
     doubled_sql,
     far_floor_sql,
+    far_sql,
+    height_factor_sql,
     height_threshold_param,
+    parcel_far_sql,
     rule_params,
     used_sql,
 )
+from app.programme import svgmap
+from app.tiles import layers, queries
 
 
 @pytest.mark.parametrize("make", [
@@ -55,3 +64,57 @@ def test_height_threshold_bound_as_shortest_decimal(threshold: float, bound: Dec
     for cm in range(790, 811):
         stored = Decimal(cm) / 100
         assert (stored > bound) == (float(stored) > threshold)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: parcel_far_sql("x"),
+    lambda: parcel_far_sql("p; DELETE FROM parcels"),
+    lambda: parcel_far_sql("p", height_threshold_m="8"),
+    lambda: parcel_far_sql("p", count_illegal="false"),
+    lambda: height_factor_sql("g.doubled_for_height", height_multiplier="2"),
+])
+def test_the_roll_up_takes_only_whitelisted_aliases_and_bind_parameters(make) -> None:
+    with pytest.raises(ValueError, match="not whitelisted|not a bind parameter"):
+        make()
+
+
+def _statements() -> dict[str, str]:
+    """Every map statement that rolls the FAR rule up per parcel, as text."""
+    return {"tile parcels": layers.PARCELS_SQL, "block card": queries.BLOCK_CARD.text,
+            "parcel card": queries.PARCEL_CARD.text, "totals": queries.TOTALS.text,
+            "report map": report_map.BLOCKS_SQL.text, "svg town": svgmap._FAILING.text,
+            "svg block": svgmap._PARCELS.text}
+
+
+@pytest.mark.parametrize("name", list(_statements()))
+def test_map_statements_use_the_one_roll_up(name: str) -> None:
+    """Each map statement holds the roll-up once, and no counted floor area outside it."""
+    statement = _statements()[name]
+    positional = name == "tile parcels"
+    roll_up = parcel_far_sql("p", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8") \
+        if positional else parcel_far_sql("p")
+    counted = counted_floor_area_sql("g", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8") \
+        if positional else counted_floor_area_sql("g")
+    assert statement.count(roll_up) == 1
+    assert statement.count(counted) == roll_up.count(counted) == 2  # counted_m2, and in far
+    assert "NULLIF(ST_Area" not in statement.replace(roll_up, "")
+
+
+def test_planning_statements_divide_with_the_roll_ups_ratio() -> None:
+    """The figures' 容积率, per parcel and Σ ÷ Σ, is rule_sql.far_sql of the summed counted floor area."""
+    ratio = far_sql("s.far_floor_area_m2", "s.land_area_m2")
+    assert ratio in sql.PARCEL_FIGURES["city"].text and ratio in sql.AREA_FIGURES["town"].text
+    counted = f"COALESCE(sum({counted_floor_area_sql('g')}), 0)"
+    assert f"{far_sql(counted, 'ST_Area(p.geom)')} AS far" in parcel_far_sql("p")
+    assert height_factor_sql("g.doubled_for_height") in sql.PARCEL_FIGURES["city"].text
+
+
+def test_rules_are_always_handed_in() -> None:
+    """No default that reads the environment: the caller passes settings.rules."""
+    for fn, name in ((rule_params, "rules"), (layers.TileLayer.params, "rules"), (report_map.town_map, "rules")):
+        assert inspect.signature(fn).parameters[name].default is inspect.Parameter.empty, fn
+    rules = PlanningRules(far_min=1.25, height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True)
+    assert tuple(rule_params(rules)) == RULE_PARAMS
+    assert layers.TILE_LAYERS["parcels"].params(14, 1, 2, 4549, rules) == (
+        14, 1, 2, 4549, 1.25, Decimal("7.5"), 1.5, True)
+    assert layers.TILE_LAYERS["blocks"].params(14, 1, 2, 4549, rules) == (14, 1, 2, 4549)

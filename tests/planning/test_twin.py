@@ -6,12 +6,15 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
+from sqlalchemy import text
 
 from app.db.engine import make_engine
 from app.planning import metrics, sql
 from app.planning.config import PlanningRules
 from app.planning.figures import FIGURE_FIELDS, ParcelFigures, add, derive, parcel_sums
+from app.planning.rule_sql import far_sql, parcel_far_sql, rule_params
 from app.planning.rules import PARCEL_RULES, RULES, apply
+from app.programme import svgmap
 from tests.planning import cases
 
 CONFIGS = {
@@ -172,3 +175,44 @@ def test_compliance_items_match_parcel_metrics(city):
             assert (far.value, far.shortfall, far.buildings_used, far.doubled_for_height, far.illegal_left_out) == (
                 item.value, item.shortfall, item.buildings_used, item.doubled_for_height, item.illegal_left_out)
 
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_maps_roll_up_is_the_figures_far(city, config):
+    """The map's per-parcel roll-up (rule_sql.parcel_far_sql) gives each parcel the land, counted floor area and
+    容积率 of its figures, and Σ ÷ Σ (rule_sql.far_sql) the block's."""
+    engine, _ = city
+    rules = CONFIGS[config]
+    statement = text(f"""
+        SELECT p.code, b.code AS block_code, pf.land_m2, pf.counted_m2, pf.far
+        FROM parcels p JOIN blocks b ON b.id = p.block_id CROSS JOIN LATERAL {parcel_far_sql("p")} pf""")  # noqa: S608
+    blocks = text(f"""
+        SELECT b.code, {far_sql("sum(pf.counted_m2)", "sum(pf.land_m2)")} AS far
+        FROM parcels p JOIN blocks b ON b.id = p.block_id CROSS JOIN LATERAL {parcel_far_sql("p")} pf
+        GROUP BY b.code""")  # noqa: S608 (fragments from code)
+    with engine.connect() as conn:
+        figs = {f.parcel_code: f for f in metrics.parcel_figures(conn, rules)}
+        rows = conn.execute(statement, rule_params(rules)).all()
+        block_far = dict(conn.execute(blocks, rule_params(rules)).all())
+        town = metrics.town_metrics(conn, TOWN, rules)
+    assert len(rows) == len(figs) == 36
+    for r in rows:
+        fig = figs[r.code]
+        assert r.land_m2 == fig.land_area_m2 and close(r.counted_m2, fig.far_floor_area_m2), r.code
+        assert close(r.far, fig.far), r.code
+    assert {b.block_code: b.far for b in town.blocks}.keys() == block_far.keys()
+    assert all(close(block_far[b.block_code], b.far) for b in town.blocks)
+
+
+def test_svg_maps_fail_the_parcels_the_rule_fails(city):
+    """Red on the dossier map exactly where the API's far_min outcome is fail (exemptions included)."""
+    engine, _ = city
+    rules = CONFIGS["custom"]
+    with engine.connect() as conn:
+        failing = {(f.block_code, f.parcel_code) for f in metrics.parcel_figures(conn, rules)
+                   if apply(RULES["far_min"], f, rules).outcome == "fail"}
+        for block in ("QK110-001", "QK110-002", "QK110-003"):
+            drawn = conn.execute(svgmap._PARCELS, {"code": block, **rule_params(rules)}).mappings().all()
+            assert {p["code"] for p in drawn if p["failing"]} == {c for b, c in failing if b == block}
+        outlined = conn.execute(svgmap._FAILING, {"town": TOWN, **rule_params(rules)}).all()
+    assert len(outlined) == len(failing) > 0
