@@ -18,11 +18,11 @@ from typing import Any
 import jinja2
 from sqlalchemy import Connection, text
 
-from app.auth.redact import redact_money
 from app.errors import NotFound, RenewalError
 from app.planning import legend, metrics
 from app.planning.config import PlanningRules
 from app.planning.metrics import parcel_figures
+from app.planning.money import redact_money
 from app.planning.rules import RATIO_TOLERANCE
 from app.programme import classification, incentives, lifecycle, plans, progress, svgmap, tenx
 from app.programme.config import PLAN, ProgrammeRules
@@ -170,23 +170,23 @@ def _shown(context: dict[str, Any], money: bool) -> dict[str, Any]:
 
 
 def town_html(conn: Connection, town: str, rules: PlanningRules, prules: ProgrammeRules,
-              as_of: dt.date | None = None, *, money: bool = True) -> str:
+              as_of: dt.date | None = None, *, show_money: bool = True) -> str:
     """The town report as self-contained HTML (money figures blank for anonymous readers)."""
     context = town_context(conn, town, rules, prules, as_of or dt.date.today())
-    return render("progress.html", **_shown(context, money))
+    return render("progress.html", **_shown(context, show_money))
 
 
 def city_html(conn: Connection, rules: PlanningRules, prules: ProgrammeRules, as_of: dt.date | None = None,
-              *, money: bool = True) -> str:
+              *, show_money: bool = True) -> str:
     """The citywide report as self-contained HTML (money figures blank for anonymous readers)."""
-    return render("progress.html", **_shown(city_context(conn, rules, prules, as_of or dt.date.today()), money))
+    return render("progress.html", **_shown(city_context(conn, rules, prules, as_of or dt.date.today()), show_money))
 
 
 def dossier_html(conn: Connection, code: str, rules: PlanningRules, prules: ProgrammeRules,
-                 as_of: dt.date | None = None, *, money: bool = True) -> str:
+                 as_of: dt.date | None = None, *, show_money: bool = True) -> str:
     """The block dossier (地块档案) as self-contained HTML, one A4 page (money blank for anonymous readers)."""
     context = dossier_context(conn, code, rules, prules, as_of or dt.date.today())
-    return render("dossier.html", **_shown(context, money))
+    return render("dossier.html", **_shown(context, show_money))
 
 
 def chromium_path(settings: Settings) -> str:
