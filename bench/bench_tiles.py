@@ -206,7 +206,8 @@ def pgbench(url: str, layer: str, z: int, n_tiles: int, seconds: float, tmp: Pat
     assert body.startswith("WITH ")
     pick = f"WITH pick AS MATERIALIZED (SELECT x, y FROM bench_tiles.{layer}_z{z} WHERE i = :i), "  # noqa: S608
     stmt = pick + body[5:]
-    values = lyr.params(z, 0, 0, get_settings().srid)
+    settings = get_settings()
+    values = lyr.params(z, 0, 0, settings.srid, settings.rules)
     subst = {"$1": ":z", "$2": "(SELECT x FROM pick)", "$3": "(SELECT y FROM pick)", "$4": ":srid"}
     for k in range(5, len(values) + 1):
         subst[f"${k}"] = f":p{k}"

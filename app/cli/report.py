@@ -24,7 +24,7 @@ def report_map(
     out: Annotated[Path, typer.Option(help="HTML file to write; it opens offline (assets inlined).")],
 ) -> None:
     """Write a folium map of a town's blocks, coloured by programme status, with their figures."""
-    from app import report_map as rm
+    from app.programme import report_map as rm
 
     settings = settings_of(ctx)
     with database(settings) as engine:

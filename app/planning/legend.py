@@ -3,7 +3,7 @@
 Every map the service draws takes its colours from here: the web map and the progress dashboard (served as
 JSON by ``GET /api/map/legend``; web/map.js and web/dashboard.js hard-code none of it), the SVG maps of the
 reports and dossiers (:mod:`app.programme.svgmap`) and the self-contained folium town map
-(:mod:`app.report_map`). Pure data and functions: the thresholds come from the rules handed in
+(:mod:`app.programme.report_map`). Pure data and functions: the thresholds come from the rules handed in
 (``settings.rules``): the 容积率 floor ``far_min`` and the 亩均税收 lines ``old_block_tax_per_mu_wan`` (5万, the
 old-block entry line) and ``target_tax_per_mu_wan`` (15万, the 2026 target). Labels of statuses and modes are
 those of :mod:`app.models` (the lookup tables' rows).

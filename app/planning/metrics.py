@@ -6,17 +6,13 @@ scope's code), never one per parcel. The API and the CLI both call these functio
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import psycopg
-from psycopg.rows import args_row
 from pydantic import Field
-from sqlalchemy import Connection, TextClause
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection
 
+from app.db import streaming
 from app.db.schema import storage_srid
 from app.errors import InvalidParameter, NotFound
 from app.planning import sql
@@ -40,8 +36,6 @@ from app.planning.rules import (
     evaluate,
     get_rule,
 )
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -128,35 +122,6 @@ def _area_crs(conn: Connection) -> str:
     return f"EPSG:{storage_srid(conn)}"
 
 
-_CHUNK_ROWS = 1000  # rows per chunk of a streamed result
-
-
-def _objects(conn: Connection, statement: TextClause, params: dict[str, Any], make: Callable[..., T]) -> list[T]:
-    """``make(*row)`` for every row of ``statement``, fetched in binary: tens of thousands of rows of floats
-    are read without parsing text, and built straight from the driver's buffers.
-
-    The rows come in chunks (libpq ≥ 17) rather than as one result: the driver decodes and builds a chunk
-    while the server computes and sends the next, instead of after the last row has arrived.
-    """
-    compiled = statement.compile(dialect=conn.dialect)
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    query, values = compiled.string, {name: params[name] for name in compiled.params}
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of new objects and no cycles: spare the repeated full collections
-    try:
-        with raw.cursor(binary=True, row_factory=args_row(make)) as cur:
-            if psycopg.capabilities.has_stream_chunked():
-                return list(cur.stream(query, values, binary=True, size=_CHUNK_ROWS))
-            cur.execute(query, values)
-            return cur.fetchall()
-    except psycopg.Error as err:  # as SQLAlchemy would raise it, so the API's handlers apply
-        raise DBAPIError.instance(query, None, err, psycopg.Error) from err
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def parcel_from_row(land_area_m2: float, building_count: int, doubled_building_count: int,
                     illegal_building_count: int, footprint_m2: float, floor_area_m2: float, far_floor_area_m2: float,
                     supporting_floor_area_m2: float, dormitory_floor_area_m2: float, illegal_footprint_m2: float,
@@ -196,7 +161,7 @@ def parcel_figures(conn: Connection, rules: PlanningRules, scope: str = "city",
     ``parcels`` listed in ``codes``), in one statement."""
     if scope not in sql.PARCEL_SCOPES:
         raise InvalidParameter(f"unknown scope {scope!r}; scopes: {', '.join(sql.PARCEL_SCOPES)}", field="scope")
-    return _objects(conn, sql.PARCEL_ROWS[scope], sql_params(rules, code=code, codes=codes or []),
+    return streaming.fetch_objects(conn, sql.PARCEL_ROWS[scope], sql_params(rules, code=code, codes=codes or []),
                     parcel_from_row)
 
 

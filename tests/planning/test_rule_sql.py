@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from app import report_map
 from app.planning import sql
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
@@ -24,7 +23,7 @@ from app.planning.rule_sql import (
     rule_params,
     used_sql,
 )
-from app.programme import svgmap
+from app.programme import report_map, svgmap
 from app.tiles import layers, queries
 
 

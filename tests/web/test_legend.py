@@ -8,10 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app import report_map
 from app.planning import legend
 from app.planning.config import PlanningRules
-from app.programme import svgmap
+from app.programme import report_map, svgmap
 from tests.web.conftest import LiveServer, open_map
 
 WEB = Path(__file__).resolve().parents[2] / "web"
