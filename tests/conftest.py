@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -157,14 +157,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app served by stock uvicorn in a background thread, as `renewal serve` serves it; ``options`` are
-    uvicorn's (``log_level``, ``access_log``, ``lifespan``...)."""
+    """The app served by stock uvicorn in a background thread, as `renewal serve` serves it; ``wrap``: an ASGI
+    wrapper around the app (e.g. one that counts requests); ``options`` are uvicorn's (``log_level``...)."""
 
-    def __init__(self, settings: Settings, **options: Any) -> None:
+    def __init__(self, settings: Settings, wrap: Callable[[Any], Any] | None = None, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         options = {"log_level": "warning", "access_log": False, **options}
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, **options)
+        app = create_app(settings)
+        config = uvicorn.Config(wrap(app) if wrap else app, host="127.0.0.1", port=self.port, **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -123,6 +123,7 @@ function parcelVisible(p) {
 }
 
 const layers = {};
+const TILE_LAYERS = ["blocks", "parcels", "buildings"];  // their URLs come from TileJSON (start)
 layers.blocks = L.mvtLayer({
   url: "tiles/blocks/{z}/{x}/{y}.mvt", name: "blocks", pane: "blocks", minZoom: 8, maxZoom: 20, nativeMaxZoom: 18,
   filter: blockVisible,
@@ -529,13 +530,20 @@ window.renewalMap = { map, layers, state, firstPaintMs: null, openCard, taxBadge
 
 async function start() {
   render();
-  const [cfg, legend, towns, index] = await Promise.all([
+  const [cfg, legend, towns, index, ...tilejson] = await Promise.all([
     getJSON("config.json"),
     getJSON("api/map/legend"),
     getJSON("ogc/collections/towns/items?limit=1000"),
     getJSON("api/map/blocks"),
+    ...TILE_LAYERS.map((name) => getJSON(`tiles/${name}.json`)),
   ]);
   useLegend(legend);
+  // TileJSON's tile URLs carry the data and rule version: the browser keeps such a tile for good and asks
+  // again only when the data change (a new version, a new URL).
+  tilejson.forEach((tj, i) => {
+    layers[TILE_LAYERS[i]].options.url = `tiles/${TILE_LAYERS[i]}/{z}/{x}/{y}.mvt` +
+      (tj.data_version ? `?v=${encodeURIComponent(tj.data_version)}` : "");
+  });
   if (cfg.basemap_url) {
     L.tileLayer(cfg.basemap_url, { attribution: cfg.basemap_attribution, maxZoom: 20, maxNativeZoom: 18 }).addTo(map);
   }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -57,7 +58,7 @@ class Recorder:
         page.on("response", self._response)
 
     def _response(self, resp: Any) -> None:
-        if "/tiles/" in resp.url and resp.url.endswith(".mvt"):
+        if "/tiles/" in resp.url and urlsplit(resp.url).path.endswith(".mvt"):
             size = len(resp.body()) if resp.status == 200 else 0
             self.tiles.append((resp.url, resp.status, size))
 
