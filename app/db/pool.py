@@ -32,10 +32,16 @@ def asyncpg_dsn(settings: Settings) -> str:
     return make_url(settings.sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back: the read paths run single statements that leave no session
+    state (no SET, LISTEN, advisory lock or open cursor), so asyncpg's default reset (``RESET ALL``, ``UNLISTEN``,
+    … after every release) would only double the round trips of every tile."""
+
+
 async def create_read_pool(settings: Settings) -> asyncpg.Pool:
     """The read pool: at most ``read_pool_size`` connections, opened on first use."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        asyncpg_dsn(settings), min_size=0, max_size=settings.read_pool_size,
+        asyncpg_dsn(settings), min_size=0, max_size=settings.read_pool_size, reset=_no_reset,
         timeout=settings.db_connect_timeout_s,
         server_settings={"application_name": "renewal-read",
                          "statement_timeout": str(settings.db_statement_timeout_ms)},
