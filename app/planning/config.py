@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,9 +72,3 @@ class PlanningRules(BaseSettings):
             return RULE_SET_VERSION
         digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
         return f"{RULE_SET_VERSION}+{digest}"
-
-
-@lru_cache
-def get_rules() -> PlanningRules:
-    """The rule configuration of this process, read once from the environment."""
-    return PlanningRules()

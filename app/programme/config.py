@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -200,9 +199,3 @@ class ProgrammeRules(BaseSettings):
             return PROGRAMME_SET_VERSION
         digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
         return f"{PROGRAMME_SET_VERSION}+{digest}"
-
-
-@lru_cache
-def get_programme_rules() -> ProgrammeRules:
-    """The programme configuration of this process, read once from the environment."""
-    return ProgrammeRules()
