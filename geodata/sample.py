@@ -35,6 +35,7 @@ __all__ = [
     "load_county",
     "load_towns",
     "parcel_code",
+    "renovation_uplift",
 ]
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -79,7 +80,19 @@ KIND_WEIGHT = {"subdistrict": 0.35, "town": 1.0, "zone": 1.3}
 ZONE_WEIGHT_OVERRIDE = {"330282405": 0.6}  # 现代农业开发区 is mostly farmland
 
 BLOCK_STATUSES = ("listed", "surveyed", "planned", "in_progress", "accepted")
-STATUS_P = (0.06, 0.10, 0.30, 0.40, 0.14)
+#: Share of blocks per status at the end of 2026, the programme's last year: most accepted, some in progress, a few
+#: behind. The counts are these shares of the blocks rounded by largest remainder (8 blocks: 1 planned, 2 in
+#: progress, 5 accepted), given to the blocks in a random order.
+STATUS_P = (0.03, 0.04, 0.08, 0.20, 0.65)
+#: Plan years (计划改造年度) by status, spread evenly over the years in a random order: accepted blocks 2022-2026
+#: (works start in the plan year and take months to a year and a half, so they were accepted from late 2022 to the
+#: 2026 acceptance window), blocks in progress and planned blocks 2025-2026 (the planned ones are behind).
+PLAN_YEARS = {"planned": (2025, 2026), "in_progress": (2025, 2026), "accepted": (2022, 2026)}
+#: The year the sample's figures (tax, output, revenue) describe: the end of its story.
+SAMPLE_YEAR = 2026
+#: Renovation uplift of an accepted block's 亩均税收 by mode, reached three years after the plan year (a third of it
+#: at first): a block rebuilt after demolition gains most, one tidied up under management least.
+RENOVATION_UPLIFT = {"demolition": 0.6, "sorting": 0.35, "management": 0.15}
 BLOCK_MODES = ("demolition", "sorting", "management")
 MODE_P = (0.25, 0.45, 0.30)
 INDUSTRIES = ("智能家电", "汽车零部件", "新材料", "轴承及精密零部件", "化纤纺织", "电子信息", "生命健康", "模具",
@@ -269,6 +282,49 @@ def _choice_rows(rng: np.random.Generator, cum: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _statuses(u: np.ndarray) -> np.ndarray:
+    """Status index per block: STATUS_P × n blocks rounded by largest remainder, given in the order of ``u``."""
+    n = u.size
+    want = np.asarray(STATUS_P) * n
+    counts = np.floor(want).astype(np.int64)
+    counts[np.argsort(-(want - counts), kind="stable")[:n - int(counts.sum())]] += 1
+    out = np.empty(n, dtype=np.int64)
+    out[np.argsort(u, kind="stable")] = np.repeat(np.arange(len(STATUS_P)), counts)
+    return out
+
+
+def _plan_years(status: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Plan year per block (0 before planning): the blocks of a status spread evenly over its PLAN_YEARS, in the
+    order of ``u``."""
+    out = np.zeros(status.size, dtype=np.int64)
+    for name, (lo, hi) in PLAN_YEARS.items():
+        sel = np.flatnonzero(status == BLOCK_STATUSES.index(name))
+        rank = np.empty(sel.size, dtype=np.int64)
+        rank[np.argsort(u[sel], kind="stable")] = np.arange(sel.size)
+        out[sel] = lo + np.floor((rank + 0.5) / max(sel.size, 1) * (hi - lo + 1)).astype(np.int64)
+    return out
+
+
+def renovation_uplift(status: str, mode: str | None, plan_year: int | None) -> float:
+    """Factor on a block's tax level (and so on its firms' tax and revenue) since its renovation: 1 unless accepted;
+    else 1 + RENOVATION_UPLIFT of its mode, a third of it in the plan year's first year, all of it three years on.
+
+    The programme's synthetic baselines (app.programme.sample) use it to tell the firms the uplift lifted above
+    scale (revenue ÷ uplift below 2000万元) from those above scale before.
+    """
+    if status != "accepted" or mode not in RENOVATION_UPLIFT:
+        return 1.0
+    ramp = min(max((SAMPLE_YEAR - (plan_year or SAMPLE_YEAR)) / 3, 1 / 3), 1.0)
+    return 1.0 + RENOVATION_UPLIFT[mode] * ramp
+
+
+def _uplift(status: np.ndarray, mode: np.ndarray, mode_none: np.ndarray, plan_year: np.ndarray) -> np.ndarray:
+    """renovation_uplift of every block (index arrays as the generator draws them)."""
+    return np.array([renovation_uplift(BLOCK_STATUSES[s], None if nn else BLOCK_MODES[m], int(y))
+                     for s, m, nn, y in zip(status.tolist(), mode.tolist(), mode_none.tolist(), plan_year.tolist(),
+                                            strict=True)], dtype=float)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -709,19 +765,21 @@ def generate(scale: float = 0.02, seed: int = 42, srid: int = 4549,
             level[np.argmin(level)] = 0.84 * LOW_TAX
         if not (level > HIGH_TAX).any():
             level[np.argmax(level)] = 1.2 * HIGH_TAX
-    z = np.log(level / TAX_MU_MEDIAN) / TAX_BLOCK_SIGMA  # standardised, low = poor
-    status = rng.choice(len(BLOCK_STATUSES), nb, p=STATUS_P)
+    z = np.log(level / TAX_MU_MEDIAN) / TAX_BLOCK_SIGMA  # standardised, low = poor (before any renovation)
+    status = _statuses(rng.random(nb))
     mode_cum = np.cumsum(np.column_stack([np.clip(MODE_P[0] - 0.12 * z, 0.05, 0.7), np.full(nb, MODE_P[1]),
                                           np.clip(MODE_P[2] + 0.08 * z, 0.05, 0.7)]), axis=1)
     mode = _choice_rows(rng, mode_cum / mode_cum[:, -1:])
     mode_none = (status == 0) & (rng.random(nb) < 0.8)
     industry = rng.choice(len(INDUSTRIES), nb, p=INDUSTRY_P)
-    year_lo = np.array([0, 0, 2023, 2022, 2022])[status]
-    year_hi = np.array([0, 0, 2026, 2025, 2024])[status]
-    plan_year = np.where(status >= 2, year_lo + np.floor(rng.random(nb) * (year_hi - year_lo + 1)), 0).astype(int)
+    plan_year = _plan_years(status, rng.random(nb))
     flags = {name: rng.random(nb) < _sigmoid(a - b * z) for name, a, b in (
         ("fire_hazard", -0.6, 1.2), ("illegal_buildings", -0.3, 1.0), ("low_industry", -1.0, 2.0),
         ("poor_environment", -0.8, 1.0))}
+    # the tax now: accepted blocks earn more since their renovation (firms' revenue follows, so more are above scale)
+    level = level * _uplift(status, mode, mode_none, plan_year)
+    if nb >= 3 and not (level < LOW_TAX).any():  # keep both tails after the uplift
+        level[np.argmin(level)] = 0.84 * LOW_TAX
     bxs, bys = _rotated_rects(bl.cx, bl.cy, -bl.w / 2, -bl.h / 2, bl.w / 2, bl.h / 2, bl.cos, bl.sin)
     block_geom = shapely.multipolygons(shapely.polygons(np.stack([bxs, bys], axis=-1)).reshape(-1, 1))
     blocks = pd.DataFrame({

@@ -20,6 +20,7 @@ from geodata.sample import (
     generate,
     load_county,
     parcel_code,
+    renovation_uplift,
 )
 
 GEOM_TABLES = ("towns", "blocks", "parcels", "buildings")
@@ -289,7 +290,6 @@ def test_blocks_attributes(tenth: SampleData) -> None:
     """Statuses, modes (None only when listed), plan years (None before planning), industries, flags."""
     b = tenth.blocks
     assert set(b["status"]) <= {"listed", "surveyed", "planned", "in_progress", "accepted"}
-    assert b["status"].isin(["planned", "in_progress"]).mean() > 0.4
     assert b.loc[b["mode"].isna(), "status"].eq("listed").all()
     assert set(b["mode"].dropna()) <= {"demolition", "sorting", "management"}
     planned = b["status"].isin(["planned", "in_progress", "accepted"])
@@ -298,6 +298,73 @@ def test_blocks_attributes(tenth: SampleData) -> None:
     assert all(isinstance(v, int) for v in b.loc[planned, "plan_year"])
     for flag in ("fire_hazard", "illegal_buildings", "low_industry", "poor_environment"):
         assert b[flag].dtype == bool and b[flag].any() and not b[flag].all()
+
+
+def test_statuses_tell_the_programme_at_its_end(small: SampleData, tenth: SampleData) -> None:
+    """At the end of 2026 most blocks are accepted, some in progress, a few behind: STATUS_P × n rounded by
+    largest remainder (8 blocks: 0.24, 0.32, 0.64, 1.6, 5.2 → 0, 0, 1, 2, 5; 40: 1.2, 1.6, 3.2, 8, 26 → 1, 2, 3, 8,
+    26)."""
+    assert small.blocks["status"].value_counts().to_dict() == {"accepted": 5, "in_progress": 2, "planned": 1}
+    assert tenth.blocks["status"].value_counts().to_dict() == {"accepted": 26, "in_progress": 8, "planned": 3,
+                                                                "surveyed": 2, "listed": 1}
+    assert generate(scale=0.0001).blocks["status"].tolist() == ["accepted"]  # one block: the largest share
+    # the statuses fall on other blocks with another seed, in the same numbers
+    other = generate(scale=0.02, seed=43).blocks
+    assert other["status"].value_counts().to_dict() == {"accepted": 5, "in_progress": 2, "planned": 1}
+
+
+def test_plan_years_spread_so_acceptances_spread(small: SampleData, tenth: SampleData) -> None:
+    """Accepted blocks' plan years spread evenly over 2022-2026 (5 blocks: one a year; 26: five or six a year);
+    blocks in progress and planned ones are for 2025-2026."""
+    for data in (small, tenth):
+        b = data.blocks
+        accepted = b.loc[b["status"] == "accepted", "plan_year"].value_counts()
+        assert sorted(accepted.index) == [2022, 2023, 2024, 2025, 2026]
+        assert accepted.max() - accepted.min() <= 1
+        later = b.loc[b["status"].isin(["planned", "in_progress"]), "plan_year"]
+        assert later.between(2025, 2026).all()
+    assert set(small.blocks.loc[small.blocks["status"] == "in_progress", "plan_year"]) == {2025, 2026}
+
+
+def test_renovation_uplift() -> None:
+    """An accepted block's tax grows by its mode's share, a third of it at first, all of it three years on."""
+    assert renovation_uplift("accepted", "demolition", 2022) == pytest.approx(1.6)
+    assert renovation_uplift("accepted", "demolition", 2023) == pytest.approx(1.6)
+    assert renovation_uplift("accepted", "sorting", 2024) == pytest.approx(1 + 0.35 * 2 / 3)
+    assert renovation_uplift("accepted", "management", 2026) == pytest.approx(1.05)
+    assert renovation_uplift("in_progress", "demolition", 2022) == 1.0
+    assert renovation_uplift("accepted", None, 2022) == 1.0
+
+
+def test_accepted_blocks_earn_more_since_their_renovation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same seed without the uplift draws the same numbers: each block's tax then differs by its uplift
+    exactly (up to rounding), and the firms the uplift lifted over 2000万元 are the new above-scale ones."""
+    import geodata.sample as gen
+
+    data = generate(scale=0.1, seed=42)
+    b = data.blocks
+    uplift = np.array([renovation_uplift(s, m, y) for s, m, y in zip(b["status"], b["mode"], b["plan_year"],
+                                                                      strict=True)])
+    monkeypatch.setattr(gen, "RENOVATION_UPLIFT", dict.fromkeys(gen.RENOVATION_UPLIFT, 0.0))
+    before = generate(scale=0.1, seed=42)
+    assert before.blocks.drop(columns="geom").equals(b.drop(columns="geom"))
+    tax = np.bincount(data.parcels["block_id"] - 1, data.parcels["tax"], len(b))
+    tax0 = np.bincount(before.parcels["block_id"] - 1, before.parcels["tax"], len(b))
+    ratio = tax / tax0
+    forced = np.abs(ratio - uplift) > 1e-3  # the tails: at most one block moved under 5万元/亩
+    assert forced.sum() <= 1 and np.allclose(ratio[~forced], uplift[~forced], rtol=1e-3)
+    accepted = (b["status"] == "accepted").to_numpy()
+    assert (uplift[accepted] > 1).all() and (uplift[~accepted] == 1).all()
+    mu = np.bincount(data.parcels["block_id"] - 1, shapely.area(data.parcels["geom"].to_numpy()), len(b)) / M2_PER_MU
+    assert tax[accepted].sum() / mu[accepted].sum() > 1.15 * tax0[accepted].sum() / mu[accepted].sum()
+    e, e0 = data.enterprises, before.enterprises
+    grew = e["above_scl"] & ~e0["above_scl"]
+    assert grew.sum() > 100 and not (e0["above_scl"] & ~e["above_scl"]).any()
+    block_of = data.parcels["block_id"].to_numpy()[e["parcel_id"].to_numpy() - 1] - 1
+    assert accepted[block_of[grew.to_numpy()]].all()  # only firms of accepted blocks grew
+    # the baseline rule (app.programme.sample) tells them apart: revenue ÷ uplift under the line
+    lifted = e["above_scl"] & (e["revenue"] < 20_000_000 * uplift[block_of])
+    assert (lifted == grew).all()
 
 
 def test_chinese_names(tenth: SampleData) -> None:

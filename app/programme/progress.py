@@ -1,4 +1,4 @@
-"""Progress against the 2026 targets, citywide and per town, by year and by mode (DOMAIN.md §1 [plan]).
+"""Progress against the 2026 targets, citywide and per town, by year and by mode ([plan] targets).
 
 - **Renovated area** (亩): blocks whose status on ``as_of`` counts as renovated (``RENEWAL_RULE_TARGET_STATUSES``,
   default accepted) against 10,000 亩; blocks in progress are shown beside it, not in it. The area is the
@@ -212,7 +212,7 @@ def targets(area_mu: float, new_firms: int, tax_per_mu_wan: float | None, rules:
     def target(key: str, title: str, value: float | None, goal: float, unit: str) -> TargetProgress:
         share = None if value is None else value / goal
         return TargetProgress(key, title, value, goal, unit, share, value is not None and value >= goal,
-                              f"[plan] {PLAN} 2026 targets (DOMAIN.md §1)")
+                              f"[plan] {PLAN} 2026 targets")
     return [
         target("area_mu", "改造提升老旧工业区块面积 renovated area", area_mu, prules.target_area_mu, "亩"),
         target("new_above_scale", "新增规上工业企业 new above-scale firms in renovated blocks", float(new_firms),

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 from app.errors import NotFound, RenewalError
 from app.planning import legend, metrics
 from app.planning.config import PlanningRules
+from app.planning.figures import ParcelFigures
 from app.planning.metrics import parcel_figures
 from app.planning.money import redact_money
 from app.planning.rules import RATIO_TOLERANCE
@@ -132,6 +133,21 @@ def _block_incentives(conn: Connection, record: lifecycle.BlockRecord, plan: pla
                                 acquisition_area_mu=area, block_code=record.code)
 
 
+_FLAG_ORDER = {"exit": 0, "upgrade": 1}
+
+
+def parcel_rank(p: ParcelFigures, floor: float | None, cls: classification.ParcelClasses | None
+                ) -> tuple[int, float, int, str]:
+    """Where the dossier lists a parcel: parcels with an issue (below the 容积率 floor, or flagged 腾退/提升 by the
+    亩均效益 classes) first, then the others; within each, the lowest 容积率 first (none counts as 0, like a parcel
+    without buildings), then exit before upgrade, then by code. The sort is over all the block's parcels before the
+    table is cut to its rows, so the lowest 容积率 are always listed."""
+    far = p.far if p.far is not None else 0.0
+    failing = floor is not None and far < floor - RATIO_TOLERANCE
+    flag = cls.flag if cls else None
+    return (0 if failing or flag else 1, far, _FLAG_ORDER.get(flag or "", 2), p.parcel_code)
+
+
 def dossier_context(conn: Connection, code: str, rules: PlanningRules, prules: ProgrammeRules, as_of: dt.date,
                     max_parcels: int = 14) -> dict[str, Any]:
     """Everything the block dossier (地块档案) shows on one page."""
@@ -139,15 +155,9 @@ def dossier_context(conn: Connection, code: str, rules: PlanningRules, prules: P
     block = metrics.block_metrics(conn, code, rules)
     classes = classification.block_classes(conn, code, prules)
     by_parcel = {p.parcel_code: p for p in classes.parcels}
-    parcels = sorted(parcel_figures(conn, rules, "block", code), key=lambda p: p.parcel_code)
+    parcels = parcel_figures(conn, rules, "block", code)
     floor = block.far_exemption_min_far if block.far_exemption_reason else rules.far_min
-
-    def rank(p: Any) -> tuple[int, str]:
-        cls = by_parcel.get(p.parcel_code)
-        failing = floor is not None and p.far is not None and p.far < floor - RATIO_TOLERANCE
-        return (0 if (cls and cls.flag == "exit") else 1 if (cls and cls.flag) or failing else 2, p.parcel_code)
-
-    shown = sorted(parcels, key=rank)[:max_parcels]
+    shown = sorted(parcels, key=lambda p: parcel_rank(p, floor, by_parcel.get(p.parcel_code)))[:max_parcels]
     plan = plans.latest(conn, code)
     rows_at = lifecycle.statuses_at(conn, as_of, tuple(rules.target_statuses), record.town_code)
     at = next(r for r in rows_at if r["code"] == code)

@@ -176,3 +176,26 @@ def test_money_is_hidden_from_anonymous_readers(site):
     # the block's 亩均税收 row: a number for a logged-in reader, a dash for an anonymous one
     assert "<th>亩均税收</th><td>— 万元/亩" in page
     assert "<th>亩均税收</th><td>— 万元/亩" not in full
+
+
+def test_dossier_colours_are_the_legend(site, monkeypatch):
+    """The dossier's key and the reports' bars and failing marks take their colours from app/planning/legend.py:
+    the template holds no colour of its own, and a changed legend changes the page."""
+    import dataclasses
+    import re
+
+    from app.planning import legend
+    from app.programme.reports import TEMPLATES
+
+    assert re.findall(r"#[0-9a-fA-F]{3,8}\b", (TEMPLATES / "dossier.html").read_text(encoding="utf-8")) == []
+    page = site.client.get(f"/api/blocks/{BA}/dossier.html", params={"as_of": "2026-11-27"}).text
+    key = page.split('<div class="note legend">', 1)[1].split("</div>", 1)[0]
+    assert set(re.findall(r"#[0-9a-fA-F]{6}", key)) == {legend.PASS.colour, legend.FAIL.colour,
+                                                       *legend.FLAG_COLOURS.values()}
+    monkeypatch.setattr(legend, "PASS", dataclasses.replace(legend.PASS, colour="#123456"))
+    monkeypatch.setattr(legend, "FLAG_COLOURS", {**legend.FLAG_COLOURS, "exit": "#654321"})
+    monkeypatch.setattr(legend, "CHARTS", {**legend.CHARTS, "renovated": "#abcdef"})
+    changed = site.client.get(f"/api/blocks/{BA}/dossier.html", params={"as_of": "2026-11-27"}).text
+    key = changed.split('<div class="note legend">', 1)[1].split("</div>", 1)[0]
+    assert "background:#123456" in key and "solid #654321" in key
+    assert "background: #abcdef" in changed  # the target bars (base.html)
