@@ -1,8 +1,9 @@
-/* Joint development (联合开发; DOMAIN.md §1 and §6) on the map: the layer of saved projects with their card,
-   and the mode in which parcels clicked on the map are picked, previewed (merged outline and figures from
+/* Joint development (联合开发) on the map: the layer of saved projects with their card, and the mode in which
+   parcels clicked on the map are picked, previewed (merged outline and figures from
    POST api/joint-developments/preview, nothing saved) and saved. Every figure comes from the API; this file
-   gathers the inputs and shows the answers. Saving needs a reviewer's or admin's login (issue 8): Save asks
-   for it the first time and keeps the bearer token for the tab (sessionStorage).
+   gathers the inputs and shows the answers. Saving needs a reviewer's or admin's login: Save opens the page's
+   one login box (auth.js, renewalUI.login) when there is no token or the account may not save, and saves once
+   logged in; the header shows the user as after any login.
    Loaded after map.js, whose map, layers and helpers it uses. */
 "use strict";
 
@@ -11,7 +12,7 @@ Object.assign(TEXT.zh, {
   j_hint: "在地图上点击相邻宗地加入或移出（14级起）。宗地的权属人即为联合体成员，默认等额份额，可修改。",
   j_zoom: "请放大到14级以上再点击宗地", j_selected: "已选宗地", j_none: "尚未选择宗地", j_members: "联合体成员",
   j_owner: "权属人", j_share: "份额 %", j_member_planned: "规划建筑面积 m²", j_sum: "份额合计",
-  j_name: "项目名称", j_p50: "50年期地价（元/亩，评估）", j_p50_hint: "如 136000", j_date: "估价基准日", j_planned: "规划总建筑面积（m²）",
+  j_name: "项目名称", j_p50: "50年期地价（元/亩，评估）", j_p50_hint: "如 136,000", j_date: "估价基准日", j_planned: "规划总建筑面积（m²）",
   j_preview: "预览", j_save: "保存", j_clear: "清除", j_remove: "移出", j_click_add: "点击加入", j_click_remove: "点击移出",
   j_load_failed: "读取失败", j_result: "预览结果（尚未保存）", j_stale: "输入已更改：请重新预览后再保存。",
   j_land: "合并用地面积", j_counted: "现状计容建筑面积", j_far_now: "现状容积率", j_needed: "容积率{far}所需建筑面积",
@@ -22,8 +23,10 @@ Object.assign(TEXT.zh, {
   j_split: "产权分配", j_split_planned: "按规划建筑面积", j_split_target: "按容积率达标所需建筑面积", j_land_share: "用地占比",
   j_status: "状态", jd_active: "有效", jd_cancelled: "已取消", j_parcels: "宗地", j_data: "项目数据 (JSON)",
   j_top_up_total: "补缴地价合计", err_connected: "所选宗地不连片", err_conflict: "宗地已属于其他联合开发项目",
-  err_not_found: "未找到宗地或项目", err_input: "输入有误", err_failed: "请求失败",
-  j_login_needed: "保存需要评审员或管理员账号登录", j_user: "用户名", j_password: "密码", j_login_save: "登录并保存",
+  err_not_found: "未找到宗地或项目", err_input: "输入有误", err_failed: "请求失败", err_field: "涉及",
+  j_login_needed: "保存需要评审员或管理员账号登录", j_forbidden: "此账号不能保存：请用评审员或管理员账号登录",
+  field_members: "联合体成员", field_parcels: "宗地", field_valuation_date: "估价基准日", field_tolerance_m: "相邻容差",
+  field_id: "项目",
   legend_joint: "联合开发", legend_jd: "联合开发项目", legend_picked: "已选宗地", legend_preview: "合并范围（预览）",
 });
 Object.assign(TEXT.en, {
@@ -33,7 +36,7 @@ Object.assign(TEXT.en, {
   j_zoom: "Zoom in to 14 or more to click parcels", j_selected: "Selected parcels", j_none: "No parcel selected yet",
   j_members: "Members", j_owner: "Holder", j_share: "Share %", j_member_planned: "Planned floor area m²",
   j_sum: "Shares total", j_name: "Project name", j_p50: "50-year land price (yuan/mu, appraisal)",
-  j_p50_hint: "e.g. 136000",
+  j_p50_hint: "e.g. 136,000",
   j_date: "Valuation date", j_planned: "Planned total floor area (m²)", j_preview: "Preview", j_save: "Save",
   j_clear: "Clear", j_remove: "Remove", j_click_add: "click to add", j_click_remove: "click to remove",
   j_load_failed: "could not be read", j_result: "Preview (not saved yet)",
@@ -47,16 +50,17 @@ Object.assign(TEXT.en, {
   j_status: "Status", jd_active: "active", jd_cancelled: "cancelled", j_parcels: "Parcels", j_data: "Project data (JSON)",
   j_top_up_total: "Top-ups in total", err_connected: "The parcels are not contiguous",
   err_conflict: "A parcel already belongs to a joint development", err_not_found: "No such parcel or project",
-  err_input: "Invalid input", err_failed: "Request failed",
-  j_login_needed: "Saving needs a reviewer's or admin's login", j_user: "User name", j_password: "Password",
-  j_login_save: "Log in and save", legend_joint: "Joint development",
+  err_input: "Invalid input", err_failed: "Request failed", err_field: "concerns",
+  j_login_needed: "Saving needs a reviewer's or admin's login",
+  j_forbidden: "This account cannot save: log in as a reviewer or admin",
+  field_members: "Members", field_parcels: "Parcels", field_valuation_date: "Valuation date",
+  field_tolerance_m: "Adjacency tolerance", field_id: "Project", legend_joint: "Joint development",
   legend_jd: "Joint development project", legend_picked: "Selected parcel", legend_preview: "Merged outline (preview)",
 });
 // The API's error codes (app/errors.py, app/planning/joint_sql.py) and the headline shown above its detail.
 const ERROR_TITLES = {
   NotConnected: "err_connected", Conflict: "err_conflict", NotFound: "err_not_found", InvalidParameterValue: "err_input",
 };
-const TOKEN_KEY = "renewal.token";  // bearer token from POST api/auth/token, for this tab only
 
 const joint = {
   active: false,        // the mode: clicks on parcels pick them instead of opening their card
@@ -64,11 +68,9 @@ const joint = {
   members: [],          // [{owner, share, planned}] as typed (strings)
   preview: null,        // the API's preview of the proposal in previewKey
   previewKey: "",       // JSON of the proposal that was previewed (and is what Save sends)
-  error: null,          // {code, detail} of the last refusal
+  error: null,          // {code, field, detail, said, codes, status} of the last refusal (said: the detail's language)
   note: "",             // text key of a hint about the last click
   busy: false,          // a preview or save is on its way
-  login: false,         // Save waits for a login
-  loginNote: "",        // why: the API's answer to the last save or login
   highlight: null,      // id of the project whose card is open
   features: [],         // GeoJSON features (CRS84) of the saved projects
 };
@@ -77,14 +79,15 @@ window.renewalMap.joint = joint;
 const byId = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- the layer of saved projects
+// colours from the legend (JOINT, SELECTION: map.js), read when a shape is drawn
 const jointCasing = L.geoJSON(null, { pane: "joint", interactive: false,
-  style: { color: JOINT.casing, weight: 6, fill: false } });
+  style: () => ({ color: JOINT.casing, weight: 6, fill: false }) });
 const jointLine = L.geoJSON(null, { pane: "joint", interactive: false,
-  style: (f) => ({ color: f.properties.code === joint.highlight ? SELECT : JOINT.line, weight: 3,
+  style: (f) => ({ color: f.properties.code === joint.highlight ? SELECTION.colour : JOINT.line, weight: 3,
     fillColor: JOINT.line, fillOpacity: 0.12 }) });
 layers.joint_developments = L.layerGroup([jointCasing, jointLine]);
 const jointPreview = L.geoJSON(null, { pane: "joint", interactive: false,
-  style: { color: JOINT.casing, weight: 3, dashArray: "10 6", fillColor: JOINT.line, fillOpacity: 0.25 } }).addTo(map);
+  style: () => ({ color: JOINT.casing, weight: 3, dashArray: "10 6", fillColor: JOINT.line, fillOpacity: 0.25 }) }).addTo(map);
 
 async function loadJointLayer() {
   try {
@@ -135,7 +138,7 @@ function jointCardRows(d) {
   const rows = [
     ["j_status", esc(t(`jd_${d.status}`))],
     ["j_parcels", d.parcels.map((p) => `<a href="#" class="open-card" data-kind="parcel" data-code="${esc(p.code)}">`
-      + `${esc(p.code)}</a> <small>${esc(p.owner)}</small>`).join("<br>")],
+      + `${esc(p.code)}</a> <small>${named(p.owner)}</small>`).join("<br>")],
     ["land_area", `${num(d.land_area_mu)} ${t("mu")} <small>(${num(d.land_area_m2, 0)} ${t("m2")})</small>`],
     ["j_far_now", `<b>${num(d.far)}</b> ${farBadge(d.far >= d.far_target, d.far_target)}`],
     ["j_planned_far", d.planned_far === null ? "—"
@@ -173,9 +176,7 @@ function clearJoint() {
   joint.previewKey = "";
   joint.error = null;
   joint.note = "";
-  joint.login = false;
-  joint.loginNote = "";
-  for (const id of ["j-name", "j-p50", "j-planned", "j-password"]) byId(id).value = "";
+  for (const id of ["j-name", "j-p50", "j-planned"]) byId(id).value = "";
   byId("j-date").value = today();
   jointPreview.clearLayers();
   layers.parcels.setMarked([]);
@@ -251,28 +252,31 @@ function proposal() {
   };
 }
 
-/** The JSON of a response; for an error, the API's error body thrown as an Error with its code and status. */
+/** The JSON of a response; for an error, the API's error body thrown as an Error with its code, field, status,
+    detail (the API's own words) and the language they are in (Content-Language; English when not said). */
 async function answerOf(resp) {
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     throw Object.assign(new Error(data.detail ?? `${resp.url}: HTTP ${resp.status}`), { code: data.code,
-      status: resp.status });
+      field: data.field, status: resp.status, detail: String(data.detail || ""),
+      said: (resp.headers.get("Content-Language") || "en").toLowerCase() });
   }
   return data;
 }
 
-/** POST JSON, with the tab's token when there is one. */
+/** POST JSON (the page's fetch adds the tab's token). */
 async function post(url, body) {
-  const headers = { "Content-Type": "application/json" };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.Authorization = `Bearer ${token}`;
-  return answerOf(await fetch(url, { method: "POST", headers, body: JSON.stringify(body) }));
+  return answerOf(await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body) }));
 }
 
 function refused(err) {
   joint.preview = null;
   joint.previewKey = "";
-  joint.error = { code: err.code, detail: err.message };
+  // the parcels picked that the API's answer names: codes read in either language
+  const mentioned = [...joint.parcels.keys()].filter((code) => err.detail.includes(code));
+  joint.error = { code: err.code, field: err.field, detail: err.detail, said: err.said, codes: mentioned,
+    status: err.status };
   jointPreview.clearLayers();
 }
 
@@ -295,56 +299,39 @@ async function previewJoint() {
   refreshButtons();
 }
 
+/** Save what was previewed; without a token, or with an account that may not save, the page's login box opens
+    first (renewalUI.login) and the save goes on once logged in. */
 async function saveJoint() {
   if (!previewFresh()) return;  // e.g. a login finished after the inputs changed
-  if (!sessionStorage.getItem(TOKEN_KEY)) { askLogin(""); return; }
+  if (!renewalUI.token() && !(await renewalUI.login(() => t("j_login_needed")))) return;
+  if (!previewFresh()) return;
   joint.busy = true;
   refreshButtons();
   let saved;
+  let again = null;  // the login to ask for before trying again
   try {
     saved = await post("api/joint-developments", JSON.parse(joint.previewKey));
   } catch (err) {
-    if (err.status === 401) sessionStorage.removeItem(TOKEN_KEY);  // expired, or the account is gone
     if (err.status === 401 || err.status === 403) {
-      askLogin(err.message);
+      if (err.status === 401) renewalUI.forget();  // expired, or the account is gone
+      const key = err.status === 403 ? "j_forbidden" : "j_login_needed";
+      again = () => t(key);
     } else {
       refused(err);
       renderJointResult();
     }
-    return;
   } finally {
     joint.busy = false;
     refreshButtons();
   }
+  if (again !== null) {
+    if (await renewalUI.login(again)) saveJoint();
+    return;
+  }
+  if (!saved) return;
   setJointMode(false);
   await loadJointLayer();
   openCard("joint", saved.id);
-}
-
-function askLogin(note) {
-  joint.login = true;
-  joint.loginNote = note;
-  renderJointLogin();
-  byId("j-user").focus();
-}
-
-/** Log in (OAuth2 password form), keep the token for the tab and save what was previewed. */
-async function logInAndSave(e) {
-  e.preventDefault();
-  sessionStorage.removeItem(TOKEN_KEY);  // a fresh login, also over another account's token
-  try {
-    const form = new URLSearchParams({ username: byId("j-user").value, password: byId("j-password").value });
-    const answer = await answerOf(await fetch("api/auth/token", { method: "POST", body: form }));
-    sessionStorage.setItem(TOKEN_KEY, answer.access_token);
-  } catch (err) {
-    joint.loginNote = err.message;
-    renderJointLogin();
-    return;
-  }
-  byId("j-password").value = "";
-  joint.login = false;
-  renderJointLogin();
-  saveJoint();
 }
 
 // ---------------------------------------------------------------- the panel
@@ -357,13 +344,7 @@ function renderJoint() {
   renderJointParcels();
   renderJointMembers();
   renderJointResult();
-  renderJointLogin();
   refreshButtons();
-}
-
-function renderJointLogin() {
-  byId("j-login").hidden = !joint.login;
-  byId("j-login-note").textContent = joint.loginNote;
 }
 
 function renderJointNote() {
@@ -377,9 +358,10 @@ function renderJointParcels() {
   if (!joint.parcels.size) { el.innerHTML = `<tr><td class="empty">${t("j_none")}</td></tr>`; return; }
   el.innerHTML = [...joint.parcels.values()].map((p) => {
     const c = p.card;
-    const holder = c ? esc(c.owner) : t(p.failed ? "j_load_failed" : "loading");
+    const holder = c ? `<small class="holder" data-name>${esc(c.owner)}</small>`
+      : `<small class="holder">${t(p.failed ? "j_load_failed" : "loading")}</small>`;
     const figures = c ? `${num(c.land_area_mu)} ${t("mu")}<br><small>${esc(c.term_end)}</small>` : "";
-    return `<tr data-code="${esc(p.code)}"><td><b>${esc(p.code)}</b><br><small class="holder">${holder}</small></td>
+    return `<tr data-code="${esc(p.code)}"><td><b>${esc(p.code)}</b><br>${holder}</td>
       <td class="num">${figures}</td>
       <td><button type="button" class="remove" title="${t("j_remove")}" aria-label="${t("j_remove")} ${esc(p.code)}">×</button></td></tr>`;
   }).join("");
@@ -389,7 +371,7 @@ function renderJointMembers() {
   const el = byId("j-members");
   el.innerHTML = !joint.members.length ? "" : `<tr><th>${t("j_owner")}</th><th>${t("j_share")}</th>
     <th>${t("j_member_planned")}</th></tr>` + joint.members.map((m, i) => `<tr data-owner="${esc(m.owner)}">
-      <td>${esc(m.owner)}</td>
+      <td>${named(m.owner)}</td>
       <td><input type="number" class="share" data-i="${i}" min="0" max="100" step="0.01" value="${esc(m.share)}"
         aria-label="${t("j_share")} ${esc(m.owner)}"></td>
       <td><input type="number" class="planned" data-i="${i}" min="0" step="100" value="${esc(m.planned)}"
@@ -421,8 +403,13 @@ function refreshButtons() {
 function renderJointResult() {
   const el = byId("j-result");
   if (joint.error) {
-    el.innerHTML = `<div class="j-error" role="alert"><b>${t(ERROR_TITLES[joint.error.code] || "err_failed")}</b>
-      <p class="detail">${esc(joint.error.detail)}</p></div>`;
+    // the API's words when they are in the UI's language; else what the refusal concerns, in the UI's words
+    const e = joint.error;
+    const title = ERROR_TITLES[e.code] ? t(ERROR_TITLES[e.code]) : renewalUI.apiMessage(e, { status: e.status, headers: new Headers() });
+    const about = e.field && TEXT[state.lang][`field_${e.field}`]
+      ? `${t("err_field")}${renewalUI.text("colon")}${t(`field_${e.field}`)}${e.codes.length ? ` ${e.codes.map(esc).join(", ")}` : ""}` : "";
+    const detail = e.detail && e.said.startsWith(state.lang) ? esc(e.detail) : about;
+    el.innerHTML = `<div class="j-error" role="alert"><b>${title}</b>${detail ? `<p class="detail">${detail}</p>` : ""}</div>`;
     return;
   }
   const d = joint.preview;
@@ -439,20 +426,20 @@ function renderJointResult() {
     ["term_end", t("j_term_end"), `<b>${esc(d.term_end)}</b>`],
     ["one_case", t("j_one_case"), d.one_case_one_discussion ? `<span class="badge bad">${t("yes")}</span>` : t("no")],
   ];
-  if (d.holes) rows.splice(1, 0, ["holes", t("j_holes"), String(d.holes)]);
+  if (d.holes) rows.splice(1, 0, ["holes", t("j_holes"), num(d.holes, 0)]);
   const table = (head, body) => `<table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${body}</table>`;
   let topUps;
   if (d.p50_yuan_per_mu === null) topUps = `<p class="muted">${t("j_no_p50")}</p>`;
   else if (!d.top_ups.length) topUps = `<p class="muted">${t("j_no_top_up")}</p>`;
   else {
     topUps = `<p class="rule">${t("j_rate")} r = ${num(100 * d.rate, 1)}% · ${esc(d.rate_source)}</p>` + table([t("j_owner"), t("j_years"), `${t("j_top_up")} ${t("wan")}`], d.top_ups.map((u) =>
-      `<tr data-code="${esc(u.code)}"><td>${esc(u.owner)}<br><small>${esc(u.code)}</small></td>
+      `<tr data-code="${esc(u.code)}"><td>${named(u.owner)}<br><small>${esc(u.code)}</small></td>
         <td class="num years">${num(u.years_made_up, 1)} ${t("years")}</td>
         <td class="num wan">${num(u.top_up_yuan / 10000)}</td></tr>`).join("")
       + `<tr class="total"><td>${t("j_total")}</td><td></td><td class="num wan">${num(d.top_up_total_yuan / 10000)}</td></tr>`);
   }
   const split = table([t("j_owner"), t("j_share"), t("m2"), t("j_land_share")], d.split.map((s) =>
-    `<tr data-owner="${esc(s.owner)}"><td>${esc(s.owner)}</td><td class="num">${num(s.share_pct)}%</td>
+    `<tr data-owner="${esc(s.owner)}"><td>${named(s.owner)}</td><td class="num">${num(s.share_pct)}%</td>
       <td class="num m2">${num(s.floor_area_m2, 0)}</td><td class="num">${num(s.land_area_share_pct, 1)}%</td></tr>`).join(""));
   el.innerHTML = `<p class="stale-note">${t("j_stale")}</p>
     <h4>${t("j_result")}</h4>
@@ -468,7 +455,6 @@ byId("j-mode").addEventListener("click", () => setJointMode(!joint.active));
 byId("j-preview").addEventListener("click", previewJoint);
 byId("j-save").addEventListener("click", saveJoint);
 byId("j-clear").addEventListener("click", clearJoint);
-byId("j-login").addEventListener("submit", logInAndSave);
 byId("j-parcels").addEventListener("click", (e) => {
   const button = e.target.closest("button.remove");
   if (button) toggleJointParcel(button.closest("tr").dataset.code);

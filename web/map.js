@@ -4,7 +4,10 @@
    this file; the map starts once both are in (DOMContentLoaded).
    Colours, labels, 容积率 bands and thresholds (the FAR floor, the 亩均税收 lines) come from api/map/legend
    (app/planning/legend.py, built from the configured rules): this file hard-codes none of them.
-   Every request goes to this app's own origin with relative URLs; a basemap only when configured. */
+   Every request goes to this app's own origin with relative URLs; a basemap only when configured.
+   The language, the login and downloads are the pages' shared component (auth.js, window.renewalUI): one
+   language at a time; names from the data (towns, blocks, holders, firms…) are marked data-name, the only
+   Chinese an English page shows. */
 "use strict";
 
 // Filled from api/map/legend before any layer is drawn (useLegend).
@@ -12,18 +15,20 @@ let LEGEND = null;
 let STATUS = {};     // code -> {zh, en, color}
 let MODE = {};       // code -> {zh, en, color}; "none": not decided
 let FAR_BANDS = [];  // [{max, color, label}], lowest first: reds below the floor, blues at or above it
+let SELECTION = {};  // the open card's feature: a line (colour, width) on a casing (line)
+let JOINT = {};      // joint developments: {line, casing}
 function useLegend(legend) {
   const table = (items) => Object.fromEntries(items.map((s) => [s.code, { zh: s.zh, en: s.en, color: s.colour }]));
   LEGEND = legend;
   STATUS = table(legend.statuses);
   MODE = table(legend.modes);
   FAR_BANDS = legend.far_bands.map((b) => ({ max: b.upper ?? Infinity, color: b.colour, label: b.label }));
+  SELECTION = legend.selection;
+  JOINT = { line: legend.joint.colour, casing: legend.joint.line };
 }
 const PARCEL_MIN_ZOOM = 14;
 const BUILDING_MIN_ZOOM = 16;
 const ZOOMED_IN = 15;  // from this zoom the map container gets the class zoomed-in (map.css)
-const SELECT = "#e6007e";
-const JOINT = { line: "#ffd600", casing: "#1a1a1a" };  // joint developments: outlines, picked parcels, preview
 
 const TEXT = {
   zh: {
@@ -40,9 +45,14 @@ const TEXT = {
     metrics: "指标", export: "导出宗地 (GPKG)", zoom_to: "定位", blocks_n: "区块数", parcels_n: "宗地数",
     share_failing: "未达标比例", failing_land: "未达标用地", shortfall_total: "容积率缺口", mu: "亩",
     wan_per_mu: "万元/亩", m2: "m²", wan_m2: "万m²", legend_blocks: "区块", legend_parcels: "宗地容积率", legend_buildings: "建筑物",
-    legend_towns: "镇街界线（示意）", fails_outline: "红色描边：未达到下限", building: "建筑", no_data: "无数据",
+    legend_towns: "镇街界线（示意）", fails_hatch: "斜线、红框：未达下限", passes_outline: "深蓝框：达到下限",
+    selected: "选中", building: "建筑", no_data: "无数据",
     rule: "规则", exemption: "豁免", of: "/", loading: "加载中…", none_found: "未找到", from_zoom: "级起显示",
-    synthetic: "镇街范围为示意（synthetic）",
+    progress: "进度", attribution: "县界 © OpenStreetMap 贡献者、geoBoundaries（ODbL）；镇街范围为示意",
+    classes: "亩均效益", class: "亩均效益", exit: "腾退", upgrade: "提升", tenx: "十化得分", proxies: "含代理指标",
+    before_after: "改造前后", incentives: "激励", wan_yuan: "万元", overdue: "逾期", dossier: "地块档案",
+    step_surveyed: "排查", step_planned: "方案审批", step_works: "实施完成", step_accepted: "验收",
+    days_late: "逾期{n}天",
   },
   en: {
     title: "Cixi old industrial block renovation", other: "中文", panel: "Panel", search_hint: "Search block or parcel code, name",
@@ -59,14 +69,20 @@ const TEXT = {
     zoom_to: "Zoom to", blocks_n: "Blocks", parcels_n: "Parcels", share_failing: "Share failing",
     failing_land: "Land failing", shortfall_total: "FAR shortfall", mu: "mu", wan_per_mu: "10k yuan/mu", m2: "m²",
     wan_m2: "10k m²", legend_blocks: "Blocks", legend_parcels: "Parcel FAR", legend_buildings: "Buildings",
-    legend_towns: "Town outlines (synthetic)", fails_outline: "red outline: below the floor", building: "Building",
+    legend_towns: "Town outlines (synthetic)", fails_hatch: "hatched, red outline: below the floor",
+    passes_outline: "dark blue outline: at or above the floor", selected: "Selected", building: "Building",
     no_data: "no data", rule: "Rule", exemption: "Exemption", of: "of", loading: "Loading…", none_found: "Nothing found",
-    from_zoom: "from zoom", synthetic: "town areas are synthetic",
+    from_zoom: "from zoom", progress: "Progress",
+    attribution: "County outline © OpenStreetMap contributors, geoBoundaries (ODbL); town areas are synthetic",
+    classes: "Classes", class: "Class", exit: "exit", upgrade: "upgrade", tenx: "10 standards", proxies: "incl. proxies",
+    before_after: "Before/after", incentives: "incentives", wan_yuan: "10k yuan", overdue: "Overdue", dossier: "Dossier",
+    step_surveyed: "survey", step_planned: "plan approval", step_works: "works finished", step_accepted: "acceptance",
+    days_late: "{n} days late",
   },
 };
 
 const state = {
-  lang: localStorage.getItem("renewal.lang") || "zh",
+  lang: renewalUI.lang(),
   colourBy: "status",
   filters: { town: "", status: "", mode: "", compliance: "" },
   blocks: new Map(),      // code -> {code, name, town, status, mode}
@@ -81,10 +97,10 @@ function label(table, code) { return table[code || "none"] ? table[code || "none
 function esc(v) {
   return String(v ?? "—").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
-function num(v, digits = 2) {
-  if (v === null || v === undefined || Number.isNaN(v)) return "—";
-  return Number(v).toLocaleString(state.lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
+/** A number in the UI's locale, thousands grouped (renewalUI.num), with 2 decimals unless told. */
+function num(v, digits = 2) { return renewalUI.num(v, digits); }
+/** A name or value as recorded in the data (Chinese in either language), escaped and marked as such. */
+function named(v) { return `<span data-name>${esc(v)}</span>`; }
 function farColour(far) { return (FAR_BANDS.find((b) => far < b.max) || FAR_BANDS[FAR_BANDS.length - 1]).color; }
 function blockColour(p) { return state.colourBy === "mode" ? MODE[p.mode || "none"].color : (STATUS[p.status] || STATUS.listed).color; }
 function qs(params) {
@@ -130,8 +146,8 @@ layers.blocks = L.mvtLayer({
   style: (p, st, zoom) => {
     const c = blockColour(p);
     const detail = zoom >= PARCEL_MIN_ZOOM && map.hasLayer(layers.parcels);
-    if (st === "selected") return { fill: c, fillOpacity: detail ? 0.1 : 0.8, stroke: SELECT, width: 3.5 };
-    if (st === "hover") return { fill: c, fillOpacity: detail ? 0.15 : 0.9, stroke: "#111", width: 3 };
+    if (st === "selected") return { fill: c, fillOpacity: detail ? 0.1 : 0.8, ...selected() };
+    if (st === "hover") return { fill: c, fillOpacity: detail ? 0.15 : 0.9, stroke: SELECTION.line, width: 3 };
     if (detail) return { fill: c, fillOpacity: 0.08, stroke: c, width: 3 };
     return { fill: c, fillOpacity: 0.75, stroke: zoom < 13 ? c : "#333", width: zoom < 13 ? 2 : 1 };
   },
@@ -139,15 +155,21 @@ layers.blocks = L.mvtLayer({
 layers.parcels = L.mvtLayer({
   url: "tiles/parcels/{z}/{x}/{y}.mvt", name: "parcels", pane: "parcels", minZoom: PARCEL_MIN_ZOOM, maxZoom: 20,
   nativeMaxZoom: 18, filter: parcelVisible,
+  // the 容积率 band fills; failing parcels hatched inside their red outline, passing ones outlined dark blue
   style: (p, st) => {
     const fill = farColour(p.far ?? 0);
-    if (st === "selected") return { fill, fillOpacity: 0.9, stroke: SELECT, width: 3.5 };
-    if (st === "hover") return { fill, fillOpacity: 0.95, stroke: "#111", width: 2.5 };
-    if (st === "marked") return { fill, fillOpacity: 0.9, stroke: JOINT.line, width: 4 };
     const c = LEGEND.compliance[p.pass ? "pass" : "fail"];
-    return { fill, fillOpacity: 0.8, stroke: c.line, width: c.width };
+    const hatch = c.hatch ? { hatch: c.hatch, hatchOpacity: 0.55, hatchSpacing: LEGEND.hatch_spacing } : {};
+    if (st === "selected") return { fill, fillOpacity: 0.9, ...hatch, ...selected() };
+    if (st === "hover") return { fill, fillOpacity: 0.95, ...hatch, stroke: SELECTION.line, width: 2.5 };
+    if (st === "marked") return { fill, fillOpacity: 0.9, ...hatch, stroke: JOINT.line, width: 4, casing: JOINT.casing, casingWidth: 6 };
+    return { fill, fillOpacity: 0.8, ...hatch, stroke: c.line, width: c.width };
   },
 });
+/** The outline of the feature whose card is open: the selection colour on a dark casing. */
+function selected() {
+  return { stroke: SELECTION.colour, width: SELECTION.width, casing: SELECTION.line, casingWidth: SELECTION.width + 3 };
+}
 layers.buildings = L.mvtLayer({
   url: "tiles/buildings/{z}/{x}/{y}.mvt", name: "buildings", pane: "buildings", minZoom: BUILDING_MIN_ZOOM,
   maxZoom: 20, nativeMaxZoom: 18,
@@ -159,7 +181,7 @@ layers.buildings = L.mvtLayer({
 layers.towns = L.geoJSON(null, {
   pane: "towns", interactive: false,
   style: { color: "#5c5c5c", weight: 1.4, dashArray: "6 4", fill: false },
-  onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name), {
+  onEachFeature: (f, l) => l.bindTooltip(named(f.properties.name), {
     permanent: true, direction: "center", className: "town-label", pane: "tooltipPane", interactive: false }),
 });
 // ---------------------------------------------------------------- hover, click, cards
@@ -193,9 +215,9 @@ function setHover(hit, latlng) {
   const p = hit[1].props;
   let html;
   if (hit[0] === "block") {
-    html = `<b>${esc(p.name)}</b> ${esc(p.code)}<br>${esc(label(STATUS, p.status))} · ${esc(label(MODE, p.mode))}`;
+    html = `<b>${named(p.name)}</b> ${esc(p.code)}<br>${esc(label(STATUS, p.status))} · ${esc(label(MODE, p.mode))}`;
   } else if (hit[0] === "joint") {
-    html = `<b>${esc(p.name)}</b><br>${t("l_joint")} · ${num(p.area_mu)} ${t("mu")}`;
+    html = `<b>${named(p.name)}</b><br>${t("l_joint")} · ${num(p.area_mu)} ${t("mu")}`;
   } else {
     html = `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${p.pass ? t("pass") : t("fail")}`;
     if (joint.active) html += `<br>${t(joint.parcels.has(p.code) ? "j_click_remove" : "j_click_add")}`;
@@ -260,31 +282,32 @@ function renderCard() {
   if (kind === "block") {
     const swatch = `<span class="swatch" style="background:${STATUS[d.status]?.color || LEGEND.unknown}"></span>`;
     rows = [
-      ["town", esc(d.town_name)],
+      ["town", named(d.town_name)],
       ["status", `${swatch}${esc(label(STATUS, d.status))}`],
       ["mode", esc(label(MODE, d.mode))],
-      ["industry", esc(d.industry)],
+      ["industry", named(d.industry)],
       ["land_area", `${num(d.land_area_mu, 1)} ${t("mu")} <small>(${t("block_area")} ${num(d.block_area_mu, 1)})</small>`],
       ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.far_min === null || d.far >= d.far_min, d.far_min)}`],
-      ["parcels_failing", `${d.parcels_failing} ${t("of")} ${d.parcels}`],
+      ["parcels_failing", `${num(d.parcels_failing, 0)} ${t("of")} ${num(d.parcels, 0)}`],
       ["tax_per_mu", `<b class="tax-value">${num(d.tax_per_mu_wan)}</b> ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
-      ["above_scale", `<b class="above-value">${d.enterprises_above_scale}</b> <small>(${t("enterprises")} ${d.enterprises})</small>`],
+      ["above_scale", `<b class="above-value">${num(d.enterprises_above_scale, 0)}</b> <small>(${t("enterprises")} ${num(d.enterprises, 0)})</small>`],
     ];
-    if (d.far_exemption_reason) rows.push(["exemption", esc(d.far_exemption_reason)]);
+    if (d.far_exemption_reason) rows.push(["exemption", named(d.far_exemption_reason)]);
+    // a download with the tab's token (renewalUI.download): a plain link would carry none
     links = [`<a href="api/blocks/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`,
-      `<a href="api/export?layer=parcels&amp;block=${code}&amp;format=gpkg">${t("export")}</a>`];
+      `<a href="api/export?layer=parcels&amp;block=${code}&amp;format=gpkg" class="download">${t("export")}</a>`];
   } else if (kind === "parcel") {
     rows = [
-      ["block", `<a href="#" class="open-card" data-kind="block" data-code="${esc(d.block_code)}">${esc(d.block_name)}</a> <small>${esc(d.block_code)}</small>`],
-      ["town", esc(d.town_name)],
-      ["owner", esc(d.owner)],
-      ["land_use", esc(d.land_use)],
+      ["block", `<a href="#" class="open-card" data-kind="block" data-code="${esc(d.block_code)}">${named(d.block_name)}</a> <small>${esc(d.block_code)}</small>`],
+      ["town", named(d.town_name)],
+      ["owner", named(d.owner)],
+      ["land_use", named(d.land_use)],
       ["land_area", `${num(d.land_area_m2, 0)} ${t("m2")} <small>(${num(d.land_area_mu)} ${t("mu")})</small>`],
       ["counted", `${num(d.far_floor_area_m2, 0)} ${t("m2")}`],
       ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.pass, d.far_min)}`],
       ["shortfall", `<b class="shortfall-value">${num(d.shortfall_m2, 0)}</b> ${t("m2")}`],
-      ["buildings", `${d.buildings} <small>(${t("illegal")} ${d.illegal_buildings})</small>`],
-      ["enterprises", esc(d.enterprise_names)],
+      ["buildings", `${num(d.buildings, 0)} <small>(${t("illegal")} ${num(d.illegal_buildings, 0)})</small>`],
+      ["enterprises", named(d.enterprise_names)],
       ["tax_per_mu", `${num(d.tax_per_mu_wan)} ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
       ["term_end", esc(d.term_end)],
     ];
@@ -293,12 +316,18 @@ function renderCard() {
     [rows, links] = jointCardRows(d);
   }
   links.push(`<a href="#" class="zoom-to">${t("zoom_to")}</a>`);
-  el.innerHTML = `<h3 class="card-title" data-kind="${kind}">${esc(kind === "parcel" ? t("parcel") : d.name)}
+  el.innerHTML = `<h3 class="card-title" data-kind="${kind}">${kind === "parcel" ? esc(t("parcel")) : named(d.name)}
       <small class="card-code">${esc(d.code)}</small></h3>
     <table>${rows.map(([k, v]) => `<tr data-field="${k}"><th>${t(k)}</th><td>${v}</td></tr>`).join("")}</table>
     <p class="links">${links.join(" · ")}</p>
+    <p class="download-state" role="status" hidden></p>
     <p class="rule">${t("rule")}: ${esc(d.rule_version)}</p>`;
   el.querySelector(".zoom-to").addEventListener("click", (ev) => { ev.preventDefault(); zoomTo(d.bbox, kind); });
+  el.querySelectorAll("a.download").forEach((a) => a.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const note = el.querySelector(".download-state");
+    renewalUI.download(a.getAttribute("href"), (text) => { note.textContent = text; note.hidden = !text; });
+  }));
   el.querySelectorAll(".open-card").forEach((a) => a.addEventListener("click", (ev) => {
     ev.preventDefault();
     openCard(a.dataset.kind, a.dataset.code);
@@ -312,32 +341,32 @@ function renderCard() {
     /api/parcels/{code}/classes. */
 async function programmeCard(kind, d, el) {
   if (kind !== "block" && kind !== "parcel") return;
-  const zh = state.lang === "zh";
   const code = encodeURIComponent(d.code);
   const rows = [];
   try {
     if (kind === "block") {
       const p = await getJSON(`api/blocks/${code}/programme`);
-      const counts = ["A", "B", "C", "D"].map((c) => `${c} ${p.class_counts[c]}`).join(" · ");
-      rows.push([zh ? "亩均效益" : "Classes", `${counts} <small>(${zh ? "腾退" : "exit"} ${p.exit_parcels}, ${zh ? "提升" : "upgrade"} ${p.upgrade_parcels})</small>`]);
-      rows.push([zh ? "十化得分" : "10 standards", `<b class="tenx-value">${num(p.tenx_score, 1)}</b> / ${num(p.tenx_max, 0)}`
-        + (p.proxied ? ` <small>(${zh ? "含代理指标" : "incl. proxies"} ${p.proxied})</small>` : "")]);
+      const counts = ["A", "B", "C", "D"].map((c) => `${c} ${num(p.class_counts[c], 0)}`).join(" · ");
+      rows.push([t("classes"), `${counts} <small>(${t("exit")} ${num(p.exit_parcels, 0)}, ${t("upgrade")} ${num(p.upgrade_parcels, 0)})</small>`]);
+      rows.push([t("tenx"), `<b class="tenx-value">${num(p.tenx_score, 1)}</b> / ${num(p.tenx_max, 0)}`
+        + (p.proxied ? ` <small>(${t("proxies")} ${num(p.proxied, 0)})</small>` : "")]);
       if (p.plan) {
-        rows.push([zh ? "改造前后" : "Before/after", `${t("far")} ${num(p.plan.far_before)} → <b>${num(p.plan.far_after)}</b> · `
+        rows.push([t("before_after"), `${t("far")} ${num(p.plan.far_before)} → <b>${num(p.plan.far_after)}</b> · `
           + `${num(p.plan.tax_per_mu_wan_before)} → ${num(p.plan.tax_per_mu_wan_after)} ${t("wan_per_mu")} · `
-          + `${zh ? "激励" : "incentives"} ${num(p.plan.incentive_cost_wan, 1)} ${zh ? "万元" : "10k yuan"}`]);
+          + `${t("incentives")} ${num(p.plan.incentive_cost_wan, 1)} ${t("wan_yuan")}`]);
       }
-      if (p.overdue.length) {
-        rows.push([zh ? "逾期" : "Overdue", `<span class="badge bad">${p.overdue.map((o) => esc(o.title)).join("; ")}</span>`]);
+      if (p.overdue.length) {  // the step by its code, in the UI's language (the API's title is bilingual)
+        rows.push([t("overdue"), `<span class="badge bad">${p.overdue.map((o) => `${esc(stepLabel(o.step))} `
+          + `(${esc(t("days_late").replace("{n}", num(o.days_overdue, 0)))})`).join("; ")}</span>`]);
       }
-      rows.push(["", `<a href="api/blocks/${code}/dossier.html" target="_blank" rel="noopener">${zh ? "地块档案" : "Dossier"}</a> · `
+      rows.push(["", `<a href="api/blocks/${code}/dossier.html" target="_blank" rel="noopener">${t("dossier")}</a> · `
         + `<a href="api/blocks/${code}/dossier.pdf" target="_blank" rel="noopener">PDF</a>`]);
     } else {
       const c = await getJSON(`api/parcels/${code}/classes`);
       if (!c.firms.length) return;
       const firms = c.firms.map((f) => `${esc(f.class_used || "—")}${f.class_basis === "indicative" ? "*" : ""}`).join("/");
-      const flag = c.flag ? ` <span class="badge ${c.flag === "exit" ? "bad" : "mid"}">${c.flag === "exit" ? (zh ? "腾退" : "exit") : (zh ? "提升" : "upgrade")}</span>` : "";
-      rows.push([zh ? "亩均效益" : "Class", `<b class="class-value">${esc(c.worst_class || "—")}</b> <small>(${firms})</small>${flag}`]);
+      const flag = c.flag ? ` <span class="badge ${c.flag === "exit" ? "bad" : "mid"}">${t(c.flag === "exit" ? "exit" : "upgrade")}</span>` : "";
+      rows.push([t("class"), `<b class="class-value">${esc(c.worst_class || "—")}</b> <small>(${firms})</small>${flag}`]);
     }
   } catch (err) {
     return;  // the card stands without the programme rows
@@ -346,6 +375,9 @@ async function programmeCard(kind, d, el) {
   el.querySelector("table").insertAdjacentHTML("beforeend", rows.map(([k, v]) =>
     `<tr data-field="programme"><th>${esc(k)}</th><td>${v}</td></tr>`).join(""));
 }
+
+/** A programme step (surveyed, planned, works, accepted) in the UI's language. */
+function stepLabel(step) { return TEXT[state.lang][`step_${step}`] ?? step; }
 
 function zoomTo(bbox, kind) {
   if (!bbox) return;
@@ -382,12 +414,12 @@ function renderTotals() {
   const el = document.getElementById("totals");
   if (!d) { el.innerHTML = ""; return; }
   const rows = [
-    ["blocks_n", `${d.blocks}`],
+    ["blocks_n", num(d.blocks, 0)],
     ["block_area", `${num(d.block_area_mu, 0)} ${t("mu")}`],
-    ["parcels_n", `${d.parcels}`],
+    ["parcels_n", num(d.parcels, 0)],
     ["land_area", `${num(d.land_area_mu, 0)} ${t("mu")}`],
     ["far", num(d.far)],
-    ["parcels_failing", `${d.parcels_failing}`],
+    ["parcels_failing", num(d.parcels_failing, 0)],
     ["share_failing", d.share_failing === null ? "—" : `${num(100 * d.share_failing, 1)}%`],
     ["failing_land", `${num(d.land_area_failing_mu, 0)} ${t("mu")}`],
     ["shortfall_total", `${num(d.shortfall_m2 / 10000, 1)} ${t("wan_m2")}`],
@@ -402,28 +434,34 @@ function renderLegend() {
   const table = state.colourBy === "mode" ? MODE : STATUS;
   const sw = (c, cls = "") => `<span class="swatch ${cls}" style="background:${c}"></span>`;
   const dim = (minZoom) => (z < minZoom ? ` class="dim" title="${minZoom} ${t("from_zoom")}"` : "");
+  const { pass, fail } = LEGEND.compliance;
+  const hatched = `background:repeating-linear-gradient(-45deg,${fail.hatch} 0 1.5px,transparent 1.5px ${LEGEND.hatch_spacing / Math.SQRT2}px),`
+    + `${fail.colour};border:2px solid ${fail.line}`;
   document.getElementById("legend").innerHTML = `
     <h4>${t("legend_blocks")} · ${t(state.colourBy)}</h4>
     <ul>${Object.entries(table).map(([, v]) => `<li>${sw(v.color)}${esc(v[state.lang])}</li>`).join("")}</ul>
     <h4${dim(PARCEL_MIN_ZOOM)}>${t("legend_parcels")}</h4>
-    <ul${dim(PARCEL_MIN_ZOOM)}>${FAR_BANDS.map((b) => `<li>${sw(b.color)}${esc(b.label)}</li>`).join("")}
-      <li>${sw(`transparent;border-color:${LEGEND.compliance.fail.line}`, "fail-outline")}${t("fails_outline")}</li></ul>
+    <ul${dim(PARCEL_MIN_ZOOM)}>${FAR_BANDS.map((b) => `<li>${sw(b.color)}${esc(b.label)}</li>`).join("")}</ul>
+    <ul class="wide${z < PARCEL_MIN_ZOOM ? " dim" : ""}">
+      <li data-code="fail"><span class="swatch outlined" style="${hatched}"></span>${t("fails_hatch")}</li>
+      <li data-code="pass"><span class="swatch outlined" style="background:${pass.colour};border:2px solid ${pass.line}"></span>${t("passes_outline")}</li>
+      <li data-code="selected"><span class="swatch outlined" style="background:transparent;border:3px solid ${SELECTION.colour};box-shadow:0 0 0 1.5px ${SELECTION.line}"></span>${t("selected")}</li></ul>
     <h4${dim(BUILDING_MIN_ZOOM)}>${t("legend_buildings")}</h4>
     <ul${dim(BUILDING_MIN_ZOOM)}>${LEGEND.buildings.map((b) => `<li>${sw(b.colour)}${esc(b[state.lang])}</li>`).join("")}</ul>
     ${jointLegend()}
     <ul><li><span class="line-swatch"></span>${t("legend_towns")}</li></ul>`;
 }
 
-function fillSelect(id, entries) {
+function fillSelect(id, entries, names = false) {
   const sel = document.getElementById(id);
   const value = sel.value;
   sel.innerHTML = `<option value="">${t("all")}</option>` +
-    entries.map(([v, text]) => `<option value="${esc(v)}">${esc(text)}</option>`).join("");
+    entries.map(([v, text]) => `<option value="${esc(v)}"${names ? " data-name" : ""}>${esc(text)}</option>`).join("");
   sel.value = value;
 }
 
 function renderFilters() {
-  fillSelect("f-town", state.towns.map((tw) => [tw.code, tw.name]));
+  fillSelect("f-town", state.towns.map((tw) => [tw.code, tw.name]), true);
   fillSelect("f-status", Object.keys(STATUS).map((k) => [k, label(STATUS, k)]));
   fillSelect("f-mode", Object.keys(MODE).map((k) => [k, label(MODE, k)]));
   const comp = document.getElementById("f-compliance");
@@ -439,7 +477,6 @@ function render() {
     if (el.tagName !== "OPTION") el.textContent = t(el.dataset.i18n);
   });
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-  document.getElementById("lang").textContent = t("other");
   renderFilters();
   renderLegend();
   renderTotals();
@@ -448,7 +485,20 @@ function render() {
 }
 
 for (const key of ["town", "status", "mode", "compliance"]) {
-  document.getElementById(`f-${key}`).addEventListener("change", (e) => { state.filters[key] = e.target.value; refilter(); });
+  document.getElementById(`f-${key}`).addEventListener("change", (e) => {
+    state.filters[key] = e.target.value;
+    refilter();
+    if (key === "town") zoomToTown(e.target.value);
+  });
+}
+/** Fit the map to a town's outline (all towns for none). */
+function zoomToTown(code) {
+  let bounds = null;
+  layers.towns.eachLayer((l) => {
+    if (code && l.feature.properties.code !== code) return;
+    bounds = bounds ? bounds.extend(l.getBounds()) : L.latLngBounds(l.getBounds().getSouthWest(), l.getBounds().getNorthEast());
+  });
+  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
 }
 document.querySelectorAll('input[name="colour"]').forEach((el) => el.addEventListener("change", (e) => {
   state.colourBy = e.target.value;
@@ -471,10 +521,17 @@ function onZoom() {
 map.on("zoomend", onZoom);
 map.on("moveend", () => { if (state.inView) loadTotals(); });
 
-document.getElementById("lang").addEventListener("click", () => {
-  state.lang = state.lang === "zh" ? "en" : "zh";
-  localStorage.setItem("renewal.lang", state.lang);
+// the language is the pages' one (auth.js: the #lang button, localStorage); the map follows it
+window.addEventListener("renewal:lang", (e) => {
+  state.lang = e.detail;
   render();
+  setAttribution();
+});
+// a login in any part of the page (header, joint panel, download): the open card and the totals are read again,
+// with the money figures the account may see
+window.addEventListener("renewal:login", () => {
+  loadTotals();
+  if (state.card && state.card[0] !== "joint") openCard(state.card[0], state.card[1].code);
 });
 
 function showPanel(open) {
@@ -503,7 +560,7 @@ async function runSearch() {
     searchHits = data.results;
     searchList.innerHTML = searchHits.length
       ? searchHits.map((r, i) => `<li role="option" data-i="${i}"><span class="kind">${t(r.kind)}</span>
-          <b>${esc(r.code)}</b> ${esc(r.label)} <small>${esc(r.town_name)}</small></li>`).join("")
+          <b>${esc(r.code)}</b> ${named(r.label)} <small>${named(r.town_name)}</small></li>`).join("")
       : `<li class="empty">${t("none_found")}</li>`;
     searchList.hidden = false;
   } catch (err) {
@@ -524,6 +581,14 @@ searchList.addEventListener("click", (e) => {
   const li = e.target.closest("li[data-i]");
   if (li) goTo(searchHits[Number(li.dataset.i)]);
 });
+
+let attribution = null;
+/** The county outline's source and the note on the towns, in the UI's language. */
+function setAttribution() {
+  if (attribution) map.attributionControl.removeAttribution(attribution);
+  attribution = esc(t("attribution"));
+  map.attributionControl.addAttribution(attribution);
+}
 
 // ---------------------------------------------------------------- start
 window.renewalMap = { map, layers, state, firstPaintMs: null, openCard, taxBadge, legend: () => LEGEND };
@@ -547,7 +612,7 @@ async function start() {
   if (cfg.basemap_url) {
     L.tileLayer(cfg.basemap_url, { attribution: cfg.basemap_attribution, maxZoom: 20, maxNativeZoom: 18 }).addTo(map);
   }
-  map.attributionControl.addAttribution(`县界 © OpenStreetMap contributors, geoBoundaries (ODbL); ${t("synthetic")}`);
+  setAttribution();
   for (const b of index.blocks) state.blocks.set(b.code, b);
   state.towns = towns.features.map((f) => ({ code: f.properties.code, name: f.properties.name }))
     .sort((a, b) => a.code.localeCompare(b.code));

@@ -3,7 +3,9 @@
    Beyond the layer's native max zoom the deepest tile is drawn enlarged as vectors (crisp, no refetch).
    Filtering and highlighting repaint the tiles from the decoded data: no new request.
    Highlights: the feature under the pointer (hover), the one whose card is open (selected), and a set of
-   features a mode has marked (e.g. the parcels picked for a joint development), drawn after the rest. */
+   features a mode has marked (e.g. the parcels picked for a joint development), drawn after the rest.
+   A style may hatch a fill (diagonal lines, e.g. parcels failing the FAR floor) and case its outline (a wider
+   dark line under it, e.g. the selection). */
 "use strict";
 
 (function () {
@@ -37,6 +39,27 @@
     return { extent: layer.extent, features, ids };
   }
 
+  /** A pattern of 45° lines ``spacing`` device px apart (a divisor of the tile size: the lines run on from tile to
+      tile, since every tile's pattern starts at its corner); its tile is cached per colour, spacing and width. */
+  const HATCHES = new Map();
+  function hatch(ctx, colour, spacing, width) {
+    const key = `${colour}/${spacing}/${width}`;
+    let tile = HATCHES.get(key);
+    if (tile) return ctx.createPattern(tile, "repeat");
+    const s = Math.max(2, Math.round(spacing));
+    tile = document.createElement("canvas");
+    tile.width = tile.height = s;
+    const c = tile.getContext("2d");
+    c.strokeStyle = colour;
+    c.lineWidth = width;
+    c.lineCap = "square";
+    c.beginPath();
+    for (const k of [0, s, 2 * s]) { c.moveTo(k + 1, -1); c.lineTo(-1, k + 1); }  // x + y = k
+    c.stroke();
+    HATCHES.set(key, tile);
+    return ctx.createPattern(tile, "repeat");
+  }
+
   /** Even-odd point-in-polygon over all rings of a feature (holes and multipolygons alike). */
   function contains(f, x, y) {
     const b = f.bbox;
@@ -57,7 +80,8 @@
       url: "",            // relative template: tiles/blocks/{z}/{x}/{y}.mvt
       name: "",           // MVT layer name inside the tile
       nativeMaxZoom: 18,  // deepest zoom requested; deeper zooms draw it enlarged
-      style: null,        // (props, state, zoom) => {fill, stroke, width, dash} or null to skip;
+      style: null,        // (props, state, zoom) => {fill, fillOpacity, hatch, hatchOpacity, hatchSpacing (CSS px),
+                          // stroke, width, dash, casing, casingWidth} or null to skip;
                           // state: "", "marked", "hover" or "selected"
       filter: null,       // (props) => bool
       updateWhenZooming: false,
@@ -138,6 +162,18 @@
           ctx.closePath();
         }
         if (st.fill) { ctx.fillStyle = st.fill; ctx.globalAlpha = st.fillOpacity ?? 1; ctx.fill("evenodd"); }
+        if (st.hatch) {
+          ctx.fillStyle = hatch(ctx, st.hatch, (st.hatchSpacing || 8) * ratio, 1.5 * ratio);
+          ctx.globalAlpha = st.hatchOpacity ?? 1;
+          ctx.fill("evenodd");
+        }
+        if (st.casing && st.casingWidth > 0) {
+          ctx.globalAlpha = 1;
+          ctx.strokeStyle = st.casing;
+          ctx.lineWidth = st.casingWidth * ratio;
+          ctx.setLineDash([]);
+          ctx.stroke();
+        }
         if (st.stroke && st.width > 0) {
           ctx.globalAlpha = st.strokeOpacity ?? 1;
           ctx.strokeStyle = st.stroke;

@@ -11,7 +11,11 @@ those of :mod:`app.models` (the lookup tables' rows).
 The 容积率 bands are a diverging scheme (ColorBrewer RdBu) split at ``far_min``: four reds below the floor,
 three blues at or above it, with breaks at ¼, ½, ¾, 1, 1¼ and 1½ × ``far_min`` (0.5 … 3.0 with the default
 floor of 2.0; other breaks than the floor itself rounded to 0.01, the precision of the tiles' ``far``).
-Parcels failing the floor also get the failing outline, whatever their band.
+
+Pass and fail read together with the bands, also where almost every parcel fails (the sample: ~95 %): the band
+is the fill, a failing parcel is hatched (``FAIL.hatch``, thin dark diagonals that show on every band) inside
+its red outline, a passing one has no hatch and a dark blue outline. The outline of the selected feature
+(``SELECTION``: cyan on a dark casing) and the joint developments' yellow (``JOINT``) are colours no fill uses.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from app.planning.config import PlanningRules
 @dataclass(frozen=True, slots=True)
 class Swatch:
     """One class of a map: its code, Chinese and English labels, its colour (the fill of an area, the stroke of
-    an outline-only class) and, where it has one, its outline colour and width (CSS px)."""
+    an outline-only class) and, where it has one, its outline colour and width (CSS px) and the colour of the
+    hatch drawn over its fill."""
 
     code: str
     zh: str
@@ -34,6 +39,7 @@ class Swatch:
     colour: str
     line: str | None = None
     width: float | None = None
+    hatch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +93,19 @@ FAR_BAND_FACTORS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 """Breaks between the bands as multiples of ``far_min`` (1.0: the floor itself)."""
 
 _FAIL_RED = "#a50f15"
-PASS = Swatch("pass", "达标", "Passes", FAR_BAND_COLOURS[4], line="#555555", width=0.6)
-"""A parcel at or above its 容积率 floor: the fill where a map shows compliance only, and the outline."""
-FAIL = Swatch("fail", "未达标", "Fails", FAR_BAND_COLOURS[2], line=_FAIL_RED, width=1.3)
-"""A parcel below its 容积率 floor: red outline (wider) on the web map, red fill on the dossier map."""
+PASS = Swatch("pass", "达标", "Passes", FAR_BAND_COLOURS[4], line="#08306b", width=1.2)
+"""A parcel at or above its 容积率 floor: the fill where a map shows compliance only, and its dark blue outline."""
+FAIL = Swatch("fail", "未达标", "Fails", FAR_BAND_COLOURS[2], line=_FAIL_RED, width=1.3, hatch="#2b0505")
+"""A parcel below its 容积率 floor: hatched over its band inside a red outline on the web map, red fill on the
+dossier map."""
+HATCH_SPACING = 8
+"""Distance between the hatch lines, CSS px (a divisor of the 256 px tile: the lines run on across tiles)."""
+SELECTION = Swatch("selected", "选中", "Selected", "#00e5ff", line="#111111", width=3.0)
+"""The feature whose card is open: a cyan line (``colour``, ``width``) on a dark casing (``line``); no fill is
+near this cyan (tests/web/test_legend.py)."""
+JOINT = Swatch("joint", "联合开发", "Joint development", "#ffd600", line="#1a1a1a", width=3.0)
+"""Joint developments (联合开发) and the parcels picked for one: a yellow line on a dark casing, a faint yellow
+fill."""
 FLAGS: tuple[Swatch, ...] = (Swatch("exit", "C/D 腾退", "C/D exit", "#8c1010", width=2.2),
                              Swatch("upgrade", "C 提升", "C upgrade", "#d98c00", width=2.2))
 """Outlines of parcels flagged by the 亩均效益 classification (dossier maps)."""
@@ -165,4 +180,7 @@ def legend(rules: PlanningRules) -> dict[str, Any]:
         "buildings": [asdict(s) for s in BUILDINGS],
         "charts": dict(CHARTS),
         "unknown": UNKNOWN_COLOUR,
+        "hatch_spacing": HATCH_SPACING,
+        "selection": asdict(SELECTION),
+        "joint": asdict(JOINT),
     }

@@ -22,7 +22,9 @@ def test_map_offers_a_login_when_reading_requires_one(browser: Browser, trust_se
             page.fill("#auth-username", "vera")
             page.fill("#auth-password", "wrong password")
             page.click("#auth-submit")
-            page.wait_for_selector("#auth-note:has-text('登录失败')")  # (no eval: the CSP forbids it)
+            # the API's code in the UI's language, not its English detail (no eval: the CSP forbids it)
+            page.wait_for_selector("#auth-error:text-is('登录失败：用户名或密码错误')")
+            assert page.locator("#auth-note").inner_text() == "浏览需要登录"
             page.fill("#auth-password", TEST_PASSWORD)
             with page.expect_navigation():
                 page.click("#auth-submit")

@@ -1,10 +1,11 @@
 """Joint development (联合开发) on the map, in Debian's Chromium on the 0.02 sample.
 
 Two neighbouring parcels of different holders are picked by clicking on the map, previewed (the merged outline
-is drawn and the figures shown are the API's), saved by a reviewer who logs in on the way, and the project then
-shows on the joint-developments layer with its card. Refusals by the API (shares not 100%, a parcel already in
-a project, a wrong password) are shown with the API's own words. Screenshots go to tests/artifacts/joint.png
-and joint-tablet.png for review.
+is drawn and the figures shown are the API's), saved by a reviewer who logs in on the way (in the page's one
+login box: the header then shows the reviewer), and the project then shows on the joint-developments layer with
+its card. Refusals by the API (shares not 100%, a parcel already in a project, a wrong password) are shown in
+the UI's language: a headline by the API's error code and what it concerns in Chinese, the API's own words in
+English. Screenshots go to tests/artifacts/joint.png and joint-tablet.png for review.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def browser_errors(rec: Recorder, live_server: LiveServer) -> dict[str, list]:
 
 def test_pick_preview_save_and_see_the_project_on_its_layer(browser, live_server, pairs, reviewer):
     a, b = pairs[0]
-    land_mu = (a.land_m2 + b.land_m2) * 15 / 10000  # DOMAIN.md §2: 1 亩 = 10000/15 m² exactly
+    land_mu = (a.land_m2 + b.land_m2) * 15 / 10000  # 1 亩 = 10000/15 m² exactly
     shorter = min(a, b, key=lambda p: p.term_end)
     page, rec = open_map(browser, live_server.url)
     try:
@@ -180,14 +181,19 @@ def test_pick_preview_save_and_see_the_project_on_its_layer(browser, live_server
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "joint.png"))
 
-        page.click("#j-save")  # without a token, Save first asks for a login (no request)
-        assert page.locator("#j-login").is_visible()
-        page.fill("#j-user", reviewer)
-        page.fill("#j-password", PASSWORD)
+        page.click("#j-save")  # without a token, Save first opens the page's login box (no request)
+        assert page.locator("#auth-form").is_visible()
+        assert page.locator("#auth-note").inner_text() == "保存需要评审员或管理员账号登录"
+        page.fill("#auth-username", reviewer)
+        page.fill("#auth-password", PASSWORD)
         with page.expect_response(lambda r: r.url.endswith(SAVE) and r.request.method == "POST") as answer:
-            page.click("#j-login button[type='submit']")
+            page.click("#auth-submit")
         assert answer.value.request.headers["authorization"].startswith("Bearer ")
         assert answer.value.status == 201
+        # one login state: the box closed, the header shows the reviewer, no reload
+        assert page.locator("#auth-form").is_hidden()
+        assert page.locator("#auth-user").inner_text() == reviewer
+        assert page.locator("#auth-button").inner_text() == "退出"
         saved = answer.value.json()
         page.wait_for_selector(f"#card .card-code:text-is('#{saved['id']}')")
         assert page.locator("#card .card-title").get_attribute("data-kind") == "joint"
@@ -248,7 +254,7 @@ def test_refusals_are_shown_with_the_apis_words(browser, live_server, pairs, rev
         assert answer.value.json()["detail"] == "members: shares sum to 90.0000%, not 100% (±0.01%)"
         page.wait_for_selector("#j-result .j-error")
         assert page.locator("#j-result .j-error b").inner_text() == "输入有误"
-        assert page.locator("#j-result .j-error .detail").inner_text() == answer.value.json()["detail"]
+        assert page.locator("#j-result .j-error .detail").inner_text() == "涉及：联合体成员"  # no English in zh
         assert page.is_disabled("#j-save")
         assert pixel_alpha(page, "joint", *point_on_page(page, e.lat, e.lon)) == 0
 
@@ -257,13 +263,16 @@ def test_refusals_are_shown_with_the_apis_words(browser, live_server, pairs, rev
         page.click("#j-preview")
         page.wait_for_selector("#j-result tr[data-field='land_area']")
         page.click("#j-save")
-        page.fill("#j-user", reviewer)
-        page.fill("#j-password", "not-the-password")
+        page.fill("#auth-username", reviewer)
+        page.fill("#auth-password", "not-the-password")
         with page.expect_response(lambda r: r.url.endswith("/api/auth/token")) as answer:
-            page.click("#j-login button[type='submit']")
+            page.click("#auth-submit")
         assert answer.value.status == 401
-        page.wait_for_selector("#j-login-note:text-is('wrong user name or password')")
+        assert answer.value.json()["code"] == "Unauthorized"
+        page.wait_for_selector("#auth-error:text-is('登录失败：用户名或密码错误')")  # not the API's English
         assert page.evaluate("sessionStorage.getItem('renewal.token')") is None
+        page.click("#auth-cancel")
+        assert page.locator("#auth-form").is_hidden()
 
         page.click("#j-clear")
         assert page.locator("#j-parcels").inner_text() == "尚未选择宗地"
@@ -278,7 +287,7 @@ def test_refusals_are_shown_with_the_apis_words(browser, live_server, pairs, rev
                           f"{taken_id} (已有项目)")
         page.wait_for_selector("#j-result .j-error")
         assert page.locator("#j-result .j-error b").inner_text() == "宗地已属于其他联合开发项目"
-        assert page.locator("#j-result .j-error .detail").inner_text() == detail
+        assert page.locator("#j-result .j-error .detail").inner_text() == f"涉及：宗地 {min(c.code, d.code)}"
         assert page.is_disabled("#j-save")
 
         page.click("#lang")

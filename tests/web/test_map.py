@@ -118,7 +118,8 @@ def test_click_on_a_block_opens_its_card(browser, live_server, web_db, web_setti
 
 
 def live_server_card(web_db, code: str) -> dict:
-    """The block's figures straight from the tables (counted floor area: DOMAIN.md §4)."""
+    """The block's figures straight from the tables (counted floor area: storeys over 8 m high count twice,
+    illegal buildings not at all)."""
     with web_db.connect() as conn:
         land, tax = conn.execute(text(
             "SELECT sum(ST_Area(p.geom)), sum(p.tax::float8) FROM parcels p JOIN blocks b ON b.id = p.block_id "
