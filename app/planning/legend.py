@@ -93,6 +93,8 @@ FAR_BAND_FACTORS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 """Breaks between the bands as multiples of ``far_min`` (1.0: the floor itself)."""
 
 _FAIL_RED = "#a50f15"
+PARCEL_LINE = ("#555555", 0.8)
+"""Outline (colour, width) of a parcel on the report maps when nothing (a flag) gives it another."""
 PASS = Swatch("pass", "达标", "Passes", FAR_BAND_COLOURS[4], line="#08306b", width=1.2)
 """A parcel at or above its 容积率 floor: the fill where a map shows compliance only, and its dark blue outline."""
 FAIL = Swatch("fail", "未达标", "Fails", FAR_BAND_COLOURS[2], line=_FAIL_RED, width=1.3, hatch="#2b0505")

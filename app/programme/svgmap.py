@@ -158,7 +158,7 @@ def block_map(conn: Connection, code: str, rules: PlanningRules, flags: Mapping[
     for p in parcels:
         fill = legend.FAIL.colour if p["failing"] else legend.PASS.colour
         flag = _FLAGS.get(flags.get(p["code"]) or "")
-        stroke, width = (flag.colour, flag.width) if flag else (legend.PASS.line, legend.PASS.width)
+        stroke, width = (flag.colour, flag.width) if flag else legend.PARCEL_LINE
         body.append(f'<path d="{p["path"]}" fill="{fill}" fill-opacity="0.8" stroke="{stroke}" '
                     f'stroke-width="{width}"><title>{html.escape(p["code"])}</title></path>')
     if len(parcels) <= 80:
