@@ -113,6 +113,22 @@ def investment_intensity(invest_yuan: float, land_area_m2: float) -> float | Non
     return per_mu(invest_yuan, land_area_m2)
 
 
+def at_or_below(value: float, line: float, tolerance: float = 0.0) -> bool:
+    """Whether ``value`` is at or below ``line``: "以下" includes the figure itself, as in Chinese statutory usage
+    (《中华人民共和国刑法》第九十九条, 《民法典》第一千二百五十九条: 以上、以下、以内 include the figure), so
+    "亩均税收5万元以下" includes 5万元/亩. ``tolerance`` absorbs floating-point error of a computed value.
+    """
+    return value <= line + tolerance
+
+
+def is_old_block(tax_per_mu_wan: float, hazard_flags: int, line_wan: float, min_flags: int,
+                 tolerance: float = 0.0) -> bool:
+    """The old-block criterion (老旧工业区块) of the action plan's 实施范围: 亩均税收 at or below the line (5万元/亩,
+    the line included: :func:`at_or_below`) and at least ``min_flags`` of the hazard flags (fire hazards,
+    illegal buildings, low-level industry, a dirty environment)."""
+    return at_or_below(tax_per_mu_wan, line_wan, tolerance) and hazard_flags >= min_flags
+
+
 def far_shortfall_m2(far_min: float, far_floor_area_m2: float, land_area_m2: float) -> float:
     """Counted floor area (m²) still needed to reach ``far_min``: max(far_min × land − counted, 0)."""
     return max(far_min * land_area_m2 - far_floor_area_m2, 0.0)

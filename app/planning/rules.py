@@ -45,7 +45,9 @@ class RuleResult:
     outcome: Annotated[Outcome, Field(description="pass, fail, exempt, not_applicable or no_data.")]
     passed: Annotated[bool | None, Field(description="True on pass, false on fail, null otherwise.")]
     value: Annotated[float | None, Field(description="The figure checked, in `unit`.")]
-    comparison: Annotated[Literal["≥", "≤"], Field(description="Passes when value comparison threshold.")]
+    comparison: Annotated[Literal["≥", "≤", ">"], Field(description="Passes when value comparison threshold "
+                                                                    "(> for old_block: at or below the line, "
+                                                                    "以下, is an old block).")]
     threshold: Annotated[float | None, Field(description="The threshold applied, in `unit`.")]
     unit: Annotated[str, Field(description="Unit of value and threshold.")]
     shortfall: Annotated[float | None, Field(description="How much is missing (or in excess) to pass, in "
@@ -88,10 +90,14 @@ class Rule:
     uses_buildings: bool
     default_threshold: Callable[[PlanningRules], float]
     evaluate: Callable[[Figures, PlanningRules], Check]
+    strict: bool = False
+    """True when the threshold itself fails (old_block: "5万元以下" includes 5万, so passing needs more)."""
 
     @property
-    def comparison(self) -> Literal["≥", "≤"]:
-        """``≥`` for floors, ``≤`` for caps."""
+    def comparison(self) -> Literal["≥", "≤", ">"]:
+        """``≥`` for floors, ``≤`` for caps, ``>`` for a floor the threshold itself fails."""
+        if self.strict:
+            return ">"
         return "≥" if self.at_least else "≤"
 
 
@@ -214,27 +220,27 @@ def _tax_gap_yuan(fig: Figures, threshold_wan: float) -> float:
 
 
 def _old_block(fig: Figures, rules: PlanningRules) -> Check:
-    """Old-block criterion [plan]: 亩均税收 < 5万元/亩 with enough hazard flags; failing = meets the criterion."""
+    """Old-block criterion [plan]: 亩均税收 5万元/亩以下 (5万 included) with enough hazard flags; failing = meets it."""
     b = _block(fig)
     threshold = rules.old_block_tax_per_mu_wan
     value = b.tax_per_mu_wan
     flags = b.hazard_flags
     if value is None:
         return Check("no_data", None, threshold, None, "no parcel of the block reports tax: 亩均税收 unknown")
-    low = not _passes(value, threshold, True)
+    low = formulas.at_or_below(value, threshold, RATIO_TOLERANCE)
     named = ", ".join(flags) or "none"
-    if low and len(flags) >= rules.old_block_min_flags:
+    if formulas.is_old_block(value, len(flags), threshold, rules.old_block_min_flags, RATIO_TOLERANCE):
         gap = _tax_gap_yuan(b, threshold)
         return Check("fail", value, threshold, gap,
-                     f"亩均税收 {value:,.2f} 万元/亩 < {threshold:g} 万元/亩 with hazard flags {named}: meets the "
-                     f"old-block criterion (老旧工业区块); {gap:,.0f} 元/年 more tax needed to reach "
-                     f"{threshold:g} 万元/亩")
+                     f"亩均税收 {value:,.2f} 万元/亩 ≤ {threshold:g} 万元/亩 (以下: the line itself included) with "
+                     f"hazard flags {named}: meets the old-block criterion (老旧工业区块); {gap:,.0f} 元/年 more tax "
+                     f"brings it to {threshold:g} 万元/亩, and any more above it")
     if low:
         return Check("pass", value, threshold, 0.0,
-                     f"亩均税收 {value:,.2f} 万元/亩 < {threshold:g} 万元/亩 but hazard flags {named}: fewer than "
+                     f"亩均税收 {value:,.2f} 万元/亩 ≤ {threshold:g} 万元/亩 but hazard flags {named}: fewer than "
                      f"the {rules.old_block_min_flags} needed, so not an old block")
     return Check("pass", value, threshold, 0.0,
-                 f"亩均税收 {value:,.2f} 万元/亩 ≥ {threshold:g} 万元/亩: not an old block by tax (flags: {named})")
+                 f"亩均税收 {value:,.2f} 万元/亩 > {threshold:g} 万元/亩: not an old block by tax (flags: {named})")
 
 
 def _target_tax(fig: Figures, rules: PlanningRules) -> Check:
@@ -281,9 +287,9 @@ RULES: dict[str, Rule] = {
              "[national, secondary sources; assumed until confirmed] 工业项目绿地率 ≤ 20 % (DOMAIN.md §4)",
              False, "fraction", "m² green area", False, lambda r: r.green_ratio_max, _green_ratio_max),
         Rule("old_block", "block", "老旧工业区块认定 old-block criterion (fails = is an old block)",
-             f"[plan] {_PLAN} 实施范围: 亩均税收低于5万元/亩 with fire hazards, illegal buildings, low-level "
-             "industry or a dirty environment; hazard flags needed [assumed] (DOMAIN.md §1)",
-             True, "万元/亩", "元/年 tax", False, lambda r: r.old_block_tax_per_mu_wan, _old_block),
+             f"[plan] {_PLAN} 实施范围: 亩均税收5万元以下 (以下 includes 5万: 《民法典》第一千二百五十九条) with fire "
+             "hazards, illegal buildings, low-level industry or a dirty environment; hazard flags needed [assumed]",
+             True, "万元/亩", "元/年 tax", False, lambda r: r.old_block_tax_per_mu_wan, _old_block, strict=True),
         Rule("target_tax_per_mu", "block", "改造区块亩均税收目标 2026 tax-per-亩 target of renovated blocks",
              f"[plan] {_PLAN} 2026 targets: 亩均税收 ≥ 15万元/亩 in renovated blocks; statuses counted as "
              "renovated [assumed] (DOMAIN.md §1)",

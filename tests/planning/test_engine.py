@@ -264,8 +264,10 @@ def test_driver_errors_surface_as_sqlalchemy_errors(conn, statement):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
+    from app.db import streaming
+
     with pytest.raises(DBAPIError, match="division by zero"):
-        metrics._objects(conn, text(statement), {}, lambda *values: values)
+        streaming.fetch_objects(conn, text(statement), {}, lambda *values: values)
 
 
 def test_parcel_objects_hold_what_the_full_statement_returns(conn):
@@ -277,7 +279,9 @@ def test_parcel_objects_hold_what_the_full_statement_returns(conn):
 
 def test_parcel_figures_alike_in_chunks_and_in_one_result(conn, monkeypatch):
     whole = by_code(conn)
-    monkeypatch.setattr(metrics, "_CHUNK_ROWS", 2)
+    from app.db import streaming
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 2)
     assert by_code(conn) == whole
     monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda check=False: False)  # libpq < 17
     assert by_code(conn) == whole
