@@ -3,7 +3,8 @@
 Handlers registered on the application translate domain errors (:class:`app.errors.RenewalError`, which
 carry their status and code), FastAPI's validation errors, HTTP errors and database errors; the
 :class:`ErrorGuard` middleware answers any other exception as a 500 with an incident id (logged with its
-traceback, never shown), inside the security headers.
+traceback, never shown), inside the security headers. Under ``/ogc``, where resources also come as HTML,
+a request for HTML (``f=html``, or a browser's ``Accept``) gets the same error as an HTML page.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Mapping
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.ogc import html as ogc_html
 from app.errors import RenewalError, error_body
 
 log = logging.getLogger("renewal")
@@ -33,6 +35,29 @@ def error_response(status: int, code: str, detail: str, field: str | None = None
                    headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The JSON error body as a response."""
     return JSONResponse(error_body(code, detail, field), status_code=status, headers=dict(headers or {}))
+
+
+_OGC = "/ogc"
+
+
+def _ogc_html(request: Request) -> bool:
+    """Whether the request is for an OGC API resource as HTML (whose errors are pages too)."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    if path != _OGC and not path.startswith(_OGC + "/"):
+        return False
+    return ogc_html.wants_html(request.query_params.get("f"), request.headers.get("accept", ""))
+
+
+def answer(request: Request, status: int, code: str, detail: str, field: str | None = None,
+           headers: Mapping[str, str] | None = None) -> Response:
+    """The error as the request reads it: an HTML page for the OGC API's HTML, else the JSON error body."""
+    if _ogc_html(request):
+        home = str(request.base_url).rstrip("/") + _OGC
+        return HTMLResponse(ogc_html.error_page(status, code, detail, home), status_code=status,
+                            headers=dict(headers or {}))
+    return error_response(status, code, detail, field, headers)
 
 
 def incident(message: str, err: BaseException, *, traceback: bool = False) -> JSONResponse:
@@ -56,21 +81,21 @@ def install_error_handlers(app: FastAPI) -> None:
     """Translate domain, validation, HTTP and database errors into the JSON error body."""
 
     @app.exception_handler(RenewalError)
-    async def domain_error(_: Request, err: RenewalError) -> JSONResponse:
-        return error_response(err.status, err.code, err.detail, err.field, getattr(err, "headers", None))
+    async def domain_error(request: Request, err: RenewalError) -> Response:
+        return answer(request, err.status, err.code, err.detail, err.field, getattr(err, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, err: StarletteHTTPException) -> Response:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "HTTPError")
         detail = "no such resource" if err.status_code == 404 else str(err.detail)
-        return error_response(err.status_code, code, detail, None, err.headers)
+        return answer(request, err.status_code, code, detail, None, err.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, err: RequestValidationError) -> Response:
         first = err.errors()[0]
         loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")]
-        return error_response(400, "InvalidParameterValue", f"{'.'.join(loc) or 'request'}: {first.get('msg')}",
-                              loc[-1] if loc else None)
+        return answer(request, 400, "InvalidParameterValue", f"{'.'.join(loc) or 'request'}: {first.get('msg')}",
+                      loc[-1] if loc else None)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)

@@ -24,9 +24,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from app.api.deps import EditorOrAdmin, OptionalPrincipal
 from app.api.redact import require_login_for
 from app.auth.imports import ImportGuard
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, RenewalError
 from app.io import exporter, importer
 from app.io.formats import EXPORT_FORMATS
+from app.io.reading import without_paths
 from app.io.safety import IOLimits, PayloadTooLarge
 from app.planning.money import MONEY_LAYERS
 
@@ -80,8 +81,10 @@ def export(
             flt=exporter.ExportFilter(town=town, block=block, status=status, bbox=bbox, bbox_crs=bbox_crs),
             encoding=encoding, geometry=geometry, rules=request.app.state.settings.rules,
         )
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
+        if isinstance(err, RenewalError):
+            without_paths(err)  # a message never shows where the server writes
         raise
     headers = {"X-Feature-Count": str(result.count), "X-Crs": result.crs,
                "X-Truncated-Values": str(len(result.truncated))}
@@ -177,7 +180,7 @@ async def import_(request: Request) -> JSONResponse:
                 importer.import_file, request.app.state.engine, path, layer,
                 crs=text_values["crs"] or None, encoding=text_values["encoding"] or None,
                 mode=text_values["mode"] or "append", dry_run=_flag(text_values["dry_run"], "dry_run"),
-                strict=_flag(text_values["strict"], "strict"), limits=limits, hooks=guard,
+                strict=_flag(text_values["strict"], "strict"), limits=limits, hooks=guard, crs_param="crs",
             )
         except (importer.ImportRejected, importer.ImportConflict) as err:
             body: dict[str, Any] = {**err.body(), "report": err.report.to_dict()}

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from app import audit
 from app.api.deps import ConnectionDep, ReviewerOrAdmin, RulesDep, SettingsDep, get_engine
 from app.api.schemas import errors
+from app.db import audit
 from app.planning import joint_sql
 from app.settings import Settings
 
@@ -35,7 +35,8 @@ class JointDevelopmentCreate(BaseModel):
     p50_yuan_per_mu: float | None = Field(
         None, ge=0, description="50-year land price from the appraisal, yuan/亩 (e.g. 136000 = 13.6万元/亩); "
         "without it no top-ups are computed.")
-    rate: float | None = Field(None, gt=0, lt=1, description="土地还原率 r (default RENEWAL_LAND_RATE, 6% assumed).")
+    rate: float | None = Field(None, gt=0, lt=1, description="土地还原率 r; without it the setting RENEWAL_LAND_RATE "
+                               "(暂定值 provisional 6% until the bureau sets Cixi's value).")
     tolerance_m: float | None = Field(None, ge=0, le=5, description="Adjacency tolerance, m (default 0.5).")
     valuation_date: dt.date | None = Field(None, description="Date the remaining terms are counted from (today).")
     planned_floor_area_m2: float | None = Field(None, ge=0, description="The plan's total floor area, m².")
@@ -47,6 +48,7 @@ class JointDevelopmentCreate(BaseModel):
             members=[joint_sql.Member(m.owner, m.share_pct, m.planned_floor_area_m2) for m in self.members],
             name=self.name, p50_yuan_per_mu=self.p50_yuan_per_mu,
             rate=self.rate if self.rate is not None else settings.land_rate, rate_given=self.rate is not None,
+            rate_configured="land_rate" in settings.model_fields_set,
             tolerance_m=self.tolerance_m if self.tolerance_m is not None else settings.joint_tolerance_m,
             valuation_date=self.valuation_date or dt.date.today(),
             planned_floor_area_m2=self.planned_floor_area_m2)

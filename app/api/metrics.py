@@ -2,19 +2,24 @@
 
 Areas are planar m² in the storage CRS (and 亩 = m² × 15 / 10000); money in yuan per year, per-亩 figures
 in yuan/亩 and, where the name ends in ``_wan``, 万元/亩. The formulas live in :mod:`app.planning`. Money
-figures are null for anonymous readers (``app.api.redact``).
+figures are null for anonymous readers (``app.api.redact``). Rule sources are cited as users read them
+(:func:`app.planning.report.cited`). The compliance list also comes as a CSV or XLSX download
+(:mod:`app.planning.lists`, the function ``renewal check --format csv|xlsx`` uses).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 
 from app.api.deps import ConnectionDep, OptionalPrincipal, RulesDep
 from app.api.redact import for_reader, require_login_for
-from app.planning import metrics
+from app.planning import lists, metrics
 from app.planning.money import MONEY_RULES
+from app.planning.report import cited
 from app.planning.rules import RULES
 
 router = APIRouter(prefix="/api", tags=["metrics"])
@@ -31,7 +36,7 @@ def parcel_metrics(
     code: Annotated[str, Path(description="宗地编号 (parcel code), e.g. 330282107001GB00001.")],
 ) -> metrics.ParcelMetrics:
     """Land (m², 亩), floor areas (m²), 容积率, density, shares, per-亩 figures, buildings and rule results."""
-    return for_reader(principal, metrics.parcel_metrics(conn, code, rules))
+    return cited(for_reader(principal, metrics.parcel_metrics(conn, code, rules)))
 
 
 @router.get("/blocks/{code}/metrics", response_model=metrics.BlockMetrics,
@@ -43,7 +48,7 @@ def block_metrics(
     code: Annotated[str, Path(description="区块编号 (block code), e.g. QK107-001.")],
 ) -> metrics.BlockMetrics:
     """The block's figures, hazard flags, failing-parcel counts and the old-block and tax-target results."""
-    return for_reader(principal, metrics.block_metrics(conn, code, rules))
+    return cited(for_reader(principal, metrics.block_metrics(conn, code, rules)))
 
 
 @router.get("/towns/{code}/metrics", response_model=metrics.TownMetrics,
@@ -55,11 +60,18 @@ def town_metrics(
     code: Annotated[str, Path(description="区划代码 (town code), e.g. 330282107.")],
 ) -> metrics.TownMetrics:
     """The town's figures, failing-parcel and failing-block counts, and its blocks with their results."""
-    return for_reader(principal, metrics.town_metrics(conn, code, rules))
+    return cited(for_reader(principal, metrics.town_metrics(conn, code, rules)))
+
+
+_FILES = {"csv": lists.CSV_MEDIA_TYPE, "xlsx": lists.XLSX_MEDIA_TYPE}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @router.get("/compliance", response_model=metrics.CompliancePage,
-            summary="Parcels (or blocks) failing a rule, worst first, with their shortfall")
+            summary="Parcels (or blocks) failing a rule, worst first, with their shortfall; also as CSV or XLSX",
+            responses={200: {"content": {"application/json": {}, **{m: {} for m in _FILES.values()}},
+                             "description": "The page as JSON, or with format=csv|xlsx the whole list as a file "
+                                            "(Content-Disposition: attachment)."}})
 def compliance(
     conn: ConnectionDep,
     rules: RulesDep,
@@ -68,10 +80,24 @@ def compliance(
                                            "yuan of yearly tax (block rules).")] = "far_min",
     town: Annotated[str | None, Query(description="Only this town (区划代码).")] = None,
     block: Annotated[str | None, Query(description="Only this block (区块编号).")] = None,
+    outcome: Annotated[Literal["fail", "pass", "all"], Query(
+        description="Results listed: fail (default; worst first), pass, or all (failures first).")] = "fail",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query(
+        description="json (a page), or the whole list as a file: csv (UTF-8 with BOM, Chinese headers) or xlsx "
+                    "(number formats, frozen header, notes sheet). limit and offset apply to json only.")] = "json",
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page (count).")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip (count).")] = 0,
-) -> metrics.CompliancePage:
-    """One page of failures, furthest from the threshold first, with the total count over all pages."""
+) -> metrics.CompliancePage | Response:
+    """One page of results, furthest from the threshold first, with the total count over all pages; or the
+    whole list as a CSV or XLSX download (code, 土地权属人, town, block, land m² and 亩, the figure, the threshold
+    applied, outcome, shortfall, rule basis)."""
     if rule in MONEY_RULES:
         require_login_for(principal, f"the list of blocks failing {rule}")
-    return metrics.compliance(conn, rules, rule, town=town, block=block, limit=limit, offset=offset)
+    if format == "json":
+        return cited(lists.compliance_list(conn, rules, rule, town=town, block=block, outcome=outcome, limit=limit,
+                                           offset=offset))
+    table = lists.build(conn, rules, rule, town=town, block=block, outcome=outcome)
+    filename = f"{_UNSAFE.sub('_', table.name)}.{format}"  # codes exist (checked), yet only safe characters
+    return Response(lists.file_bytes([table], format, rules), media_type=_FILES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Row-Count": str(len(table.rows))})

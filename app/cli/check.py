@@ -1,20 +1,23 @@
-"""``renewal check``: the planning rules' failures on the terminal, as a table, CSV or JSON (the API's numbers).
+"""``renewal check``: the planning rules' results on the terminal as a table or JSON (the API's numbers), or the
+compliance list as a CSV or XLSX file the bureau can use.
 
-The figures come from :func:`app.planning.report.check`; this module only renders them.
+The figures come from :func:`app.planning.report.check` and the lists from :mod:`app.planning.lists` (the
+function that also builds ``GET /api/compliance?format=csv|xlsx``); this module only renders and writes them.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from app.cli.common import database, settings_of
+from app.cli.common import console, database, settings_of
+from app.errors import InvalidParameter
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -22,9 +25,7 @@ if TYPE_CHECKING:
 
     from app.planning.metrics import CompliancePage
 
-CSV_COLUMNS = ("rule", "level", "code", "block_code", "town_code", "outcome", "value", "comparison", "threshold",
-               "unit", "shortfall", "shortfall_unit", "relative_gap", "land_area_m2", "land_area_mu",
-               "exemption_reason", "explanation", "rule_version")
+_OUTCOME_WORDS = {"fail": "failing", "pass": "passing", "all": "checked"}
 
 
 def check(
@@ -34,40 +35,63 @@ def check(
                                                "target_tax_per_mu); every rule when omitted.")] = None,
     town: Annotated[str | None, typer.Option(help="Only this town (区划代码).")] = None,
     block: Annotated[str | None, typer.Option(help="Only this block (区块编号).")] = None,
-    format: Annotated[str, typer.Option(help="table, csv or json (csv and json on stdout).")] = "table",
-    limit: Annotated[int, typer.Option(help="Failures listed per rule, worst first; 0 = all.", min=0)] = 20,
+    format: Annotated[str, typer.Option(help="table or json on the terminal; csv (one rule; to --out, else "
+                                             "stdout) or xlsx (a sheet per rule; needs --out): the compliance "
+                                             "list with Chinese headers, every row.")] = "table",
+    out: Annotated[Path | None, typer.Option(help="File to write the csv or xlsx list to.")] = None,
+    outcome: Annotated[str, typer.Option(help="Results listed: fail (default), pass or all.")] = "fail",
+    limit: Annotated[int, typer.Option(help="Table and json: results listed per rule, worst first; 0 = all.",
+                                       min=0)] = 20,
 ) -> None:
-    """Check the planning rules: parcels (or blocks) failing each, worst first. Exit 1 when any fails."""
-    from app.planning import report
+    """Check the planning rules: parcels (or blocks) failing each, worst first. Exit 1 when a listed result fails."""
+    from app.planning import lists, report
 
     settings = settings_of(ctx)
     with database(settings) as engine:
         report.check_format(format)
+        lists.check_outcome(outcome)
+        if format == "xlsx" and out is None:
+            raise InvalidParameter("xlsx is a file: give --out PATH (e.g. --out compliance.xlsx)", field="out")
+        if format == "csv" and rule is None:
+            raise InvalidParameter("a csv list holds one rule: name it (e.g. renewal check far_min --format csv), "
+                                   "or use --format xlsx for a sheet per rule", field="rule")
         with engine.connect() as conn:
-            pages = report.check(conn, settings.rules, rule, town=town, block=block, limit=limit)
-        write(pages, format, sys.stdout)
-    if any(page.total for page in pages):
+            if format in lists.FILE_FORMATS:
+                tables = lists.build_all(conn, settings.rules, None if rule is None else [rule], town=town,
+                                         block=block, outcome=outcome)
+                failing = any(t.failing for t in tables)
+            else:
+                pages = report.check(conn, settings.rules, rule, town=town, block=block, limit=limit,
+                                     outcome=outcome)
+                failing = any(p.total if outcome == "fail" else any(i.outcome == "fail" for i in p.items)
+                              for p in pages)
+        if format in lists.FILE_FORMATS:
+            data = lists.file_bytes(tables, format, settings.rules)
+            if out is None:
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+                rows = sum(len(t.rows) for t in tables)
+                console.print(f"wrote {rows:,} rows ({', '.join(t.rule.id for t in tables)}) to {out}")
+        else:
+            write(pages, format, sys.stdout, outcome)
+    if failing:
         raise typer.Exit(code=1)
 
 
-def write(pages: Sequence[CompliancePage], fmt: str, out: TextIO) -> None:
-    """Write ``pages`` to ``out`` as a table (default), CSV (one row per failure) or JSON (the API bodies)."""
+def write(pages: Sequence[CompliancePage], fmt: str, out: TextIO, outcome: str = "fail") -> None:
+    """Write ``pages`` to ``out`` as a table (default) or JSON (the API bodies)."""
     from rich.console import Console
 
     if fmt == "json":
         json.dump([dataclasses.asdict(p) for p in pages], out, ensure_ascii=False, indent=2)
         out.write("\n")
-    elif fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for page in pages:
-            for item in page.items:
-                row = dataclasses.asdict(item)
-                writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     else:
-        console = Console(file=out, width=max(Console().width, 120))
+        console_ = Console(file=out, width=max(Console().width, 120))
         for page in pages:
-            console.print(_table(page))
+            console_.print(_table(page, outcome))
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -75,8 +99,8 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
-def _table(page: CompliancePage) -> Table:
-    """One rule's failures as a rich table, with the rule's source below it."""
+def _table(page: CompliancePage, outcome: str = "fail") -> Table:
+    """One rule's results as a rich table, with the rule's source below it."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -84,17 +108,17 @@ def _table(page: CompliancePage) -> Table:
     scope = f"block {page.block}" if page.block else f"town {page.town}" if page.town else "city"
     unit = "" if rule.unit == "ratio" else f" {rule.unit}"
     table = Table(title=escape(f"{rule.id}: {rule.title} ({rule.comparison} {rule.threshold:g}{unit}); {scope}: "
-                               f"{page.total:,} failing, {len(page.items):,} shown"),
+                               f"{page.total:,} {_OUTCOME_WORDS.get(outcome, outcome)}, {len(page.items):,} shown"),
                   caption=escape(f"{rule.source}; {page.rule_version}"), title_justify="left",
                   caption_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("#", "right"), ("code", "left"), ("block", "left"), ("town", "left"), ("亩", "right"), ("value", "right"),
-        ("threshold", "right"), (f"shortfall ({rule.shortfall_unit})", "right"))
+        ("threshold", "right"), ("outcome", "left"), (f"shortfall ({rule.shortfall_unit})", "right"))
     for name, justify in columns:
         table.add_column(name, justify=justify)
     digits = 4 if rule.unit == "fraction" else 2
     for i, item in enumerate(page.items, start=page.offset + 1):
         table.add_row(str(i), escape(item.code), escape(item.block_code), escape(item.town_code),
-                      _num(item.land_area_mu),
-                      _num(item.value, digits), _num(item.threshold, digits), _num(item.shortfall))
+                      _num(item.land_area_mu), _num(item.value, digits), _num(item.threshold, digits),
+                      escape(item.outcome), _num(item.shortfall))
     return table

@@ -1,8 +1,11 @@
 """Coordinate reference systems at the edges: OGC CRS URIs, axis order, and envelopes in the storage CRS.
 
 OGC API – Features Part 2 names a CRS by URI. CRS84 is longitude, latitude; EPSG:4326 and EPSG:4490
-(geographic CGCS2000) are latitude, longitude in that part, so coordinates are swapped in and out
-(DOMAIN.md §3). Projected CRSs (EPSG:4549, EPSG:4528) are easting, northing.
+(geographic CGCS2000) are latitude, longitude in that part, so coordinates are swapped in and out.
+Projected CRSs (EPSG:4549, EPSG:4528) are easting, northing.
+
+Messages name parameters as the caller spells them (``bbox-crs`` in the API, ``--bbox-crs`` on the command
+line): the functions that can refuse a value take the name.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from app.errors import InvalidParameter
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
 
-# Output and bbox CRSs offered by the OGC API besides the storage CRS (ARCHITECTURE.md, issue 6).
+# Output and bbox CRSs offered by the OGC API besides the storage CRS.
 OFFERED_EPSG = (4326, 4490, 4549, 4528)
 LAT_LON = frozenset({4326, 4490})  # geographic CRSs whose OGC axis order is latitude first
 
@@ -171,11 +174,42 @@ def parse_bbox(raw: str, field: str = "bbox") -> tuple[float, float, float, floa
     return (nums[0], nums[1], nums[2], nums[3])
 
 
-def bbox_to_storage(values: tuple[float, float, float, float], crs: OgcCrs, storage_srid: int) -> shapely.Geometry:
-    """The area of a bbox (in ``crs`` axis order) as a polygon in the storage CRS; empty when off the map."""
+def param_hint(name: str, value: str) -> str:
+    """How the caller passes ``value`` to the parameter ``name``: ``bbox-crs=VALUE`` in a URL, ``--bbox-crs VALUE``
+    on the command line (``name`` is given by the caller, with its dashes)."""
+    return f"{name} {value}" if name.startswith("--") else f"{name}={value}"
+
+
+def check_degrees(values: tuple[float, float, float, float], crs: OgcCrs, storage_srid: int, *,
+                  field: str = "bbox", crs_param: str = "bbox-crs") -> None:
+    """Refuse a bbox in a geographic CRS whose numbers cannot be degrees (beyond ±180 or ±90): most likely
+    metres of a projected CRS, given without saying so; the hint names ``crs_param`` (the caller's wording)."""
+    if not crs.is_geographic:
+        return
+    lon_lo, lat_lo, lon_hi, lat_hi = _xy(values, crs)
+    if all(abs(v) <= 180 for v in (lon_lo, lon_hi)) and all(abs(v) <= 90 for v in (lat_lo, lat_hi)):
+        return
+    shown = ",".join(f"{v:.12g}" for v in values)
+    if crs.uri == CRS84_URI:
+        means = f"without {crs_param}, {field} is longitude, latitude in degrees (CRS84)"
+    else:
+        means = f"in {crs.uri}, {field} is {'latitude, longitude' if crs.lat_lon else 'longitude, latitude'} in degrees"
+    storage = param_hint(crs_param, EPSG_URI.format(code=storage_srid))
+    raise InvalidParameter(f"{field}: {shown} cannot be degrees: {means}; for metres name their CRS, e.g. "
+                           f"{storage} (the storage CRS, EPSG:{storage_srid})", field=field)
+
+
+def bbox_to_storage(values: tuple[float, float, float, float], crs: OgcCrs, storage_srid: int, *,
+                    field: str = "bbox", crs_param: str = "bbox-crs") -> shapely.Geometry:
+    """The area of a bbox (in ``crs`` axis order) as a polygon in the storage CRS; empty when off the map.
+
+    Numbers that cannot be degrees in a geographic CRS are refused with a hint to name their CRS
+    (``crs_param``: the parameter as the caller spells it) rather than matching nothing.
+    """
+    check_degrees(values, crs, storage_srid, field=field, crs_param=crs_param)
     minx, miny, maxx, maxy = _xy(values, crs)
     if minx > maxx or miny > maxy:
-        raise InvalidParameter("bbox: the lower corner must not exceed the upper corner", field="bbox")
+        raise InvalidParameter(f"{field}: the lower corner must not exceed the upper corner", field=field)
     box = shapely.box(minx, miny, maxx, maxy)
     return geometry_to_storage(box, OgcCrs(crs.srid, crs.uri, lat_lon=False), storage_srid)
 
@@ -189,7 +223,7 @@ def storage_bounds_to_crs84(bounds: tuple[float, float, float, float], storage_s
     return (round(minx, 7), round(miny, 7), round(maxx, 7), round(maxy, 7))
 
 
-# CGCS2000 3° Gauss-Krüger (DOMAIN.md §3): zone z is EPSG:(4488 + z) with the zone number in the easting
+# CGCS2000 3° Gauss-Krüger: zone z is EPSG:(4488 + z) with the zone number in the easting
 # (false easting z·10⁶ + 500 000), and EPSG:(4509 + z) without it; z = 39, 40, 41 around Cixi.
 _ZONE_PREFIXED, _ZONE_PLAIN = 4488, 4509
 

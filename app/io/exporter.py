@@ -5,11 +5,17 @@ appends for the GDAL formats, ``csv`` and openpyxl's write-only mode otherwise),
 is never held in memory whole; a second thread fetches the next batch while one is written. Files are
 written beside the target under a temporary name and renamed at the end, so a failed export never
 leaves half a file. Planning figures (FAR, density, 亩均税收...) travel with parcels and blocks when the
-planning engine provides them (``layers.planning_figures``).
+planning engine provides them (``app.io.figures``).
 
-Shapefiles (DOMAIN.md §7): field names ≤ 10 characters from the registry, ``.cpg`` saying ``UTF-8`` (or
-``CP936`` on request), text cut at 254 bytes on a character boundary and reported, and an alias table
+Shapefiles: field names ≤ 10 characters from the registry, ``.cpg`` saying ``UTF-8`` (or ``CP936`` on
+request), text cut at 254 bytes on a character boundary and reported, and an alias table
 ``<layer>_fields.csv`` inside the zip mapping each field to its Chinese label.
+
+Reals carry the precision of their field in the registry (:class:`app.io.layers.Precision`: 0.01 m²,
+0.0001 亩 and 容积率, money as recorded or in whole yuan): the DBF declares each real field with its width
+and decimals (GDAL would write 24 characters with 15 decimals), XLSX cells hold the rounded value with a
+matching number format under a frozen header row, and CSV values are rounded alike. GeoPackage and
+GeoJSON keep the binary doubles.
 """
 
 from __future__ import annotations
@@ -39,13 +45,14 @@ from app.errors import InvalidParameter, NotFound
 from app.io import crs as crsmod
 from app.io.figures import FigureSource, figure_source
 from app.io.formats import EXPORT_FORMATS, ExportFormat
-from app.io.layers import Field, Kind, Layer, get_layer
+from app.io.layers import M2, Field, Kind, Layer, Precision, get_layer
 from app.planning.config import PlanningRules
+from app.planning.lists import half_up
 
 BATCH_ROWS = 10_000
 SHP_TEXT_BYTES = 254
 SHP_ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "CP936", "cp936": "CP936", "gb2312": "CP936"}
-AREA_FIELD = Field("area_m2", "面积(m²)", "float", description="planar area in the storage CRS")
+AREA_FIELD = Field("area_m2", "面积(m²)", "float", description="planar area in the storage CRS", precision=M2)
 
 Progress = Callable[[int, int], None]
 
@@ -56,13 +63,18 @@ _COUNT_SQL = "SELECT count(*) FROM {from_sql} WHERE {where}"
 
 @dataclass(frozen=True)
 class ExportFilter:
-    """Which features to export: by town code, block code, block status, or a bbox (in ``bbox_crs``)."""
+    """Which features to export: by town code, block code, block status, or a bbox (in ``bbox_crs``).
+
+    ``bbox_crs_param`` is how the caller spells the bbox CRS parameter in messages (``bbox-crs`` in the API,
+    ``--bbox-crs`` on the command line).
+    """
 
     town: str | None = None
     block: str | None = None
     status: str | None = None
     bbox: str | None = None
     bbox_crs: str | None = None
+    bbox_crs_param: str = "bbox-crs"
 
 
 @dataclass
@@ -125,8 +137,9 @@ def _where(layer: Layer, flt: ExportFilter, storage_srid: int) -> tuple[str, dic
         parts.append(f"{layer.scopes[scope]} = %({scope})s")
         params[scope] = value
     if flt.bbox:
-        bbox_crs = crsmod.parse_ogc_crs(flt.bbox_crs, storage_srid, "bbox-crs")
-        area = crsmod.bbox_to_storage(crsmod.parse_bbox(flt.bbox), bbox_crs, storage_srid)
+        bbox_crs = crsmod.parse_ogc_crs(flt.bbox_crs, storage_srid, flt.bbox_crs_param)
+        area = crsmod.bbox_to_storage(crsmod.parse_bbox(flt.bbox), bbox_crs, storage_srid,
+                                      crs_param=flt.bbox_crs_param)
         if not layer.geometry:
             raise InvalidParameter(f"{layer.name} has no geometry to filter by bbox", field="bbox")
         params["bbox"] = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
@@ -140,7 +153,8 @@ def build_query(layer: Layer, flt: ExportFilter, out_srid: int, storage_srid: in
     """The export statement for ``layer``: interchange fields, planning figures, and geometry as WKB or WKT."""
     columns = list(layer.fields) + (list(source.fields) if source else [])
     if area and layer.geometry:
-        columns.append(Field(AREA_FIELD.name, AREA_FIELD.label_zh, "float", expr=f"ST_Area({layer.geom_sql})"))
+        columns.append(Field(AREA_FIELD.name, AREA_FIELD.label_zh, "float", expr=f"ST_Area({layer.geom_sql})",
+                             description=AREA_FIELD.description, precision=AREA_FIELD.precision))
     select = [f.sql(layer.alias) for f in columns]
     geom = layer.geom_sql
     if out_srid != storage_srid:
@@ -290,6 +304,117 @@ def _write_batch(path: Path, fmt: ExportFormat, layer: Layer, geometry: np.ndarr
                       **options)
 
 
+_DBF_NUMERIC = frozenset(b"NF")
+_DBF_CHUNK_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class _DbfField:
+    """A field descriptor of a DBF header: its offset in the header, name, type, width and decimals."""
+
+    at: int
+    name: str
+    type: int
+    width: int
+    decimals: int
+
+
+def _dbf_fields(header: bytes) -> list[_DbfField]:
+    """The field descriptors of a DBF header (32 bytes each after the first 32, up to the 0x0D terminator)."""
+    out = []
+    at = 32
+    while at + 32 <= len(header) and header[at] != 0x0D:
+        name = header[at:at + 11].split(b"\0", 1)[0].decode("ascii", "replace")
+        out.append(_DbfField(at, name, header[at + 11], header[at + 16], header[at + 17]))
+        at += 32
+    return out
+
+
+def _parse_reals(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DBF numeric text (fixed width) as floats, and the mask of nulls (blank or ``*``-filled)."""
+    null = (column == b"") | np.char.isspace(column) | (np.strings.find(column, b"*") >= 0)
+    return np.where(null, b"0", column).astype(np.float64), null
+
+
+def _real_widths(dbf: Path, dtype: np.dtype, header_len: int, count: int,
+                 targets: dict[int, tuple[_DbfField, Precision]]) -> dict[int, int]:
+    """Per target field, the width its values need at the registry's decimals (at least the registry's width):
+    the longest integer part as written (sign included), one more digit for a carry of the rounding, and
+    the decimals."""
+    widths = {i: precision.width for i, (_, precision) in targets.items()}
+    for start in range(0, count, _DBF_CHUNK_ROWS):
+        records = np.fromfile(dbf, dtype=dtype, count=min(_DBF_CHUNK_ROWS, count - start),
+                              offset=header_len + start * dtype.itemsize)
+        for i, (f, precision) in targets.items():
+            stripped = np.char.strip(records[f"f{i}"])
+            written = stripped[(stripped != b"") & ~np.char.startswith(stripped, b"*")]
+            if written.size:
+                integer = int(np.strings.str_len(written).max()) - (f.decimals + 1 if f.decimals else 0)
+                needed = integer + 1 + (precision.decimals + 1 if precision.decimals else 0)
+                widths[i] = max(widths[i], needed)
+    return widths
+
+
+def _formatted(values: np.ndarray, width: int, decimals: int) -> np.ndarray:
+    """Reals as fixed-width DBF text, ``width`` characters each (one ``%`` over the whole chunk: fast)."""
+    text = ((f"%{width}.{decimals}f" * len(values)) % tuple(values.tolist())).encode("ascii")
+    if len(text) != width * len(values):
+        raise ValueError("a value is wider than its DBF field")
+    return np.frombuffer(text, dtype=f"S{width}")
+
+
+def narrow_dbf_reals(dbf: Path, precisions: dict[str, Precision]) -> None:
+    """Rewrite the real fields of a DBF named in ``precisions`` with their width and decimals, in place.
+
+    GDAL declares every real 24 characters wide with 15 decimals; each such field named here is declared
+    with the registry's decimals and the width its values need (at least the registry's), and its values
+    are rounded to them. Other fields, nulls and the header's other bytes are kept. The file is streamed
+    in chunks and replaced when complete.
+    """
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        count = struct.unpack_from("<I", head, 4)[0]
+        header_len, record_len = struct.unpack_from("<HH", head, 8)
+        fh.seek(0)
+        header = bytearray(fh.read(header_len))
+    fields = _dbf_fields(bytes(header))
+    old = np.dtype([("deleted", "S1"), *((f"f{i}", f"S{f.width}") for i, f in enumerate(fields))])
+    if old.itemsize != record_len:
+        raise ValueError(f"{dbf.name}: the field widths do not add up to the record length")
+    targets = {i: (f, precisions[f.name]) for i, f in enumerate(fields)
+               if f.type in _DBF_NUMERIC and f.name in precisions}
+    if not targets:
+        return
+    widths = _real_widths(dbf, old, header_len, count, targets)
+    new = np.dtype([("deleted", "S1"), *((f"f{i}", f"S{widths.get(i, f.width)}") for i, f in enumerate(fields))])
+    struct.pack_into("<H", header, 10, new.itemsize)
+    offset = 1
+    for i, f in enumerate(fields):
+        if i in targets:
+            header[f.at + 16] = widths[i]
+            header[f.at + 17] = targets[i][1].decimals
+        if any(header[f.at + 12:f.at + 16]):  # writers that record each field's offset in the record
+            struct.pack_into("<I", header, f.at + 12, offset)
+        offset += widths.get(i, f.width)
+    part = dbf.with_name(dbf.name + ".part")
+    with part.open("wb") as out:
+        out.write(header)
+        for start in range(0, count, _DBF_CHUNK_ROWS):
+            records = np.fromfile(dbf, dtype=old, count=min(_DBF_CHUNK_ROWS, count - start),
+                                  offset=header_len + start * old.itemsize)
+            rewritten = np.empty(len(records), dtype=new)
+            for name in old.names or ():
+                rewritten[name] = records[name]
+            for i, (_, precision) in targets.items():
+                width = widths[i]
+                values, null = _parse_reals(records[f"f{i}"])
+                text = _formatted(_half_up(values, precision.decimals), width, precision.decimals)
+                rewritten[f"f{i}"] = np.where(null, b"*" * width, text)
+            out.write(rewritten.tobytes())
+        out.write(b"\x1a")
+    part.replace(dbf)
+
+
 def _alias_table(path: Path, columns: list[Field]) -> None:
     """The alias table shipped with a shapefile: field in the file, interchange name, Chinese label, type."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
@@ -355,34 +480,87 @@ def zip_files(members: list[Path], out: Path) -> None:
         fo.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), start, 0))
 
 
+def _rounding(columns: list[Field]) -> list[tuple[int, int]]:
+    """(column index, decimals) of the reals that have a precision in the registry."""
+    return [(i, f.precision.decimals) for i, f in enumerate(columns) if f.kind == "float" and f.precision]
+
+
+def _rounded(rows: list[tuple[Any, ...]], rounding: list[tuple[int, int]]) -> Iterator[list[Any]]:
+    """Rows with their reals rounded to their field's decimals, halves away from zero (``rounding`` from
+    :func:`_rounding`)."""
+    for row in rows:
+        values = list(row)
+        for i, decimals in rounding:
+            if values[i] is not None:
+                values[i] = half_up(values[i], decimals)
+        yield values
+
+
+def _half_up(values: np.ndarray, decimals: int) -> np.ndarray:
+    """:func:`app.planning.lists.half_up` over an array."""
+    scale = 10.0 ** decimals
+    return np.copysign(np.floor(np.abs(values) * scale + 0.5), values) / scale + 0.0
+
+
 def _write_csv(batches: Iterator[list[tuple[Any, ...]]], query: _Query, path: Path, progress: Progress | None,
                total: int) -> int:
     """CSV in UTF-8 with BOM (Excel shows Chinese); geometry as a WKT column, which GDAL reads back."""
     n = 0
+    rounding = _rounding(query.columns)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         header = [f.name for f in query.columns] + (["WKT"] if query.geometry else [])
         w.writerow(header)
         for rows in batches:
-            w.writerows(rows)
+            w.writerows(_rounded(rows, rounding))
             n += len(rows)
             if progress:
                 progress(n, total)
     return n
 
 
+def number_cells(ws: Any, formats: list[str | None]) -> Callable[[list[Any]], list[Any]]:
+    """For a write-only sheet: a function turning a row's values into what ``ws.append`` takes, numbers of the
+    columns with a format in ``formats`` as cells with that number format (one styled cell per column, reused:
+    a write-only sheet writes each row as it is appended)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    styled: list[Any] = []
+    for fmt in formats:
+        cell = None
+        if fmt is not None:
+            cell = WriteOnlyCell(ws)
+            cell.number_format = fmt
+        styled.append(cell)
+
+    def cells(values: list[Any]) -> list[Any]:
+        out = list(values)
+        for i, cell in enumerate(styled):
+            if cell is not None and isinstance(out[i], (int, float)) and not isinstance(out[i], bool):
+                cell.value = out[i]
+                out[i] = cell
+        return out
+
+    return cells
+
+
 def _write_xlsx(batches: Iterator[list[tuple[Any, ...]]], query: _Query, layer: Layer, path: Path,
                 progress: Progress | None, total: int) -> int:
-    """An Excel workbook: one sheet of features with Chinese column labels, one sheet describing the fields."""
+    """An Excel workbook: one sheet of features with Chinese column labels (frozen) and reals rounded to their
+    field's decimals with a matching number format, one sheet describing the fields."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(layer.label_zh[:31])
+    ws.freeze_panes = "A2"
     ws.append([f.label_zh for f in query.columns])
+    cells = number_cells(ws, [f.precision.excel_format if f.kind == "float" and f.precision else None
+                              for f in query.columns])
+    rounding = _rounding(query.columns)
     n = 0
     for rows in batches:
-        for row in rows:
-            ws.append(list(row))
+        for row in _rounded(rows, rounding):
+            ws.append(cells(row))
         n += len(rows)
         if progress:
             progress(n, total)
@@ -440,6 +618,8 @@ def export(engine: Engine, layer_name: str, out: Path, *, rules: PlanningRules, 
         if export_fmt.name == "shp":
             shp = work / f"{layer.name}.shp"
             n = _write_ogr(batches, query, shp, export_fmt, layer, crs_text, shp_encoding, progress, total, report)
+            narrow_dbf_reals(shp.with_suffix(".dbf"), {f.shp_name: f.precision for f in query.columns
+                                                       if f.kind == "float" and f.precision})
             _alias_table(work / f"{layer.name}_fields.csv", query.columns)
             if report:
                 _truncation_report(work / f"{layer.name}_truncated.csv", report)

@@ -1,37 +1,44 @@
-"""Planning figures that travel with exported parcels and blocks (FAR, density, 亩均税收...).
+"""Planning figures that travel with parcels and blocks: in exports (FAR, density, 亩均税收...) and OGC items.
 
-The figures are computed by the planning engine's own statements (``app.planning.sql``: every parcel,
-or every block, of a scope in one pass) and joined to the export by code; nothing is recomputed here.
-Export names are at most 10 characters (shapefiles) and carry their unit in the Chinese label; the rule
-version travels with them (DOMAIN.md: a figure can always be traced back to its rules).
+Exports: the figures are computed by the planning engine's own statements (``app.planning.sql``: every
+parcel, or every block, of a scope in one pass) and joined to the export by code; nothing is recomputed
+here. Export names are at most 10 characters (shapefiles) and carry their unit in the Chinese label; the
+rule version travels with them, so a figure can always be traced back to its rules.
+
+OGC API items: a page of parcels carries 容积率, 建筑密度, the floor that applies and pass/fail from the
+per-parcel roll-up every map statement uses (:func:`app.planning.rule_sql.parcel_far_sql`, the block's
+exemption by :func:`~app.planning.rule_sql.far_floor_sql`, the test by
+:func:`~app.planning.rule_sql.far_short_sql`), joined beside each parcel (:func:`item_layer`): only the
+features of the page are computed, and a count that does not filter on them skips the joins.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Dialect
 
-from app.io.layers import Field, Kind
+from app.io.layers import M2, MU, RATIO, WAN, YUAN, Field, Kind, Layer, Precision
 from app.planning.config import PlanningRules
+from app.planning.rule_sql import RULE_PARAMS, far_floor_sql, far_short_sql, parcel_far_sql, rule_params, used_sql
 
-# (column of the planning statement, export name ≤ 10 characters, Chinese label with unit, kind)
-FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind], ...] = (
-    ("land_area_m2", "land_m2", "用地面积(m²)", "float"),
-    ("land_area_mu", "land_mu", "用地面积(亩)", "float"),
-    ("floor_area_m2", "floor_m2", "建筑面积(m²)", "float"),
-    ("far_floor_area_m2", "farfl_m2", "计容建筑面积(m²)", "float"),
-    ("far", "far", "容积率", "float"),
-    ("footprint_m2", "footpr_m2", "基底面积(m²)", "float"),
-    ("building_density", "bldg_dens", "建筑密度", "float"),
-    ("green_ratio", "green_rat", "绿地率", "float"),
-    ("supporting_floor_share", "supp_flr", "配套设施建筑面积占比", "float"),
-    ("supporting_land_share", "supp_land", "配套设施用地占比", "float"),
-    ("tax_per_mu", "tax_per_mu", "亩均税收(元/亩)", "float"),
-    ("tax_per_mu_wan", "tax_mu_wan", "亩均税收(万元/亩)", "float"),
-    ("output_per_mu_wan", "out_mu_wan", "亩均产值(万元/亩)", "float"),
-    ("invest_per_mu_wan", "inv_mu_wan", "投资强度(万元/亩)", "float"),
+# (column of the planning statement, export name ≤ 10 characters, Chinese label with unit, kind, precision)
+FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind, Precision], ...] = (
+    ("land_area_m2", "land_m2", "用地面积(m²)", "float", M2),
+    ("land_area_mu", "land_mu", "用地面积(亩)", "float", MU),
+    ("floor_area_m2", "floor_m2", "建筑面积(m²)", "float", M2),
+    ("far_floor_area_m2", "farfl_m2", "计容建筑面积(m²)", "float", M2),
+    ("far", "far", "容积率", "float", RATIO),
+    ("footprint_m2", "footpr_m2", "基底面积(m²)", "float", M2),
+    ("building_density", "bldg_dens", "建筑密度", "float", RATIO),
+    ("green_ratio", "green_rat", "绿地率", "float", RATIO),
+    ("supporting_floor_share", "supp_flr", "配套设施建筑面积占比", "float", RATIO),
+    ("supporting_land_share", "supp_land", "配套设施用地占比", "float", RATIO),
+    ("tax_per_mu", "tax_per_mu", "亩均税收(元/亩)", "float", YUAN),
+    ("tax_per_mu_wan", "tax_mu_wan", "亩均税收(万元/亩)", "float", WAN),
+    ("output_per_mu_wan", "out_mu_wan", "亩均产值(万元/亩)", "float", WAN),
+    ("invest_per_mu_wan", "inv_mu_wan", "投资强度(万元/亩)", "float", WAN),
 )
 RULE_VERSION_FIELD = Field("rule_ver", "指标规则版本", derived=True, description="planning rule-set version")
 
@@ -71,13 +78,72 @@ def figure_source(layer_name: str, dialect: Dialect, *, rules: PlanningRules, to
     body = compiled.string
     for name in sorted(compiled.params, key=len, reverse=True):  # own names: no clash with the export's
         body = body.replace(f"%({name})s", f"%(fig_{name})s")
-    columns = ", ".join(f"f.{src} AS {name}" for src, name, _, _ in FIGURE_COLUMNS)
+    columns = ", ".join(f"f.{src} AS {name}" for src, name, _, _, _ in FIGURE_COLUMNS)
     where = " WHERE NOT f.is_total" if layer_name == "blocks" else ""
     params["fig_rule_version"] = rules.rule_version
     source = (f"SELECT f.{key}, {columns}, CAST(%(fig_rule_version)s AS text) AS rule_ver "  # noqa: S608
               f"FROM ({body}) f{where}")
-    fields = tuple(Field(name, label, kind, expr=f"fig.{name}", derived=True)
-                   for _, name, label, kind in FIGURE_COLUMNS)
+    fields = tuple(Field(name, label, kind, expr=f"fig.{name}", derived=True, precision=precision)
+                   for _, name, label, kind, precision in FIGURE_COLUMNS)
     rule_field = Field(RULE_VERSION_FIELD.name, RULE_VERSION_FIELD.label_zh, expr="fig.rule_ver", derived=True,
                        description=RULE_VERSION_FIELD.description)
     return FigureSource(source, params, key, (*fields, rule_field))
+
+
+# ---------------------------------------------------------------- OGC API items (parcels)
+ITEM_RULE_PARAMS = RULE_PARAMS
+"""The rule values an items statement over :func:`item_layer`'s parcels binds first, as ``$1``…``$4``."""
+
+_FLOOR = far_floor_sql("fe", far_min="$1")
+_ROLL_UP = parcel_far_sql("p", height_threshold_m="$2", height_multiplier="$3", count_illegal="$4")
+# Footprint of the buildings that count (违法建筑 left out unless the rule counts them), for 建筑密度.
+_USED = used_sql("g", count_illegal="$4")
+_FOOTPRINT = (f"(SELECT sum(ST_Area(g.geom)) FILTER (WHERE {_USED}) AS footprint_m2 "  # noqa: S608 (SQL from code)
+              "FROM buildings g WHERE g.parcel_id = p.id)")
+# LEFT JOINs of one row each: the planner drops them from a statement that reads none of their columns
+# (a count without a condition on the figures). Every rule value appears in them, so a statement binds
+# all four whichever properties it serves.
+_ITEM_JOINS = (" LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id"
+               f" LEFT JOIN LATERAL (SELECT {_FLOOR} AS far_floor) ff ON TRUE"
+               f" LEFT JOIN LATERAL {_ROLL_UP} pf ON TRUE"
+               f" LEFT JOIN LATERAL {_FOOTPRINT} pd ON TRUE")
+
+
+def _shown(expr: str, precision: Precision) -> str:
+    """SQL of a figure as served: rounded to its decimals (filters and sorting use the exact value)."""
+    return f"round(CAST({expr} AS numeric), {int(precision.decimals)})::float8"
+
+
+_FAR = "pf.far"
+_DENSITY = "COALESCE(pd.footprint_m2, 0) / NULLIF(pf.land_m2, 0)"
+_PASS = f"COALESCE(NOT {far_short_sql('pf.counted_m2', 'pf.land_m2', 'ff.far_floor')}, true)"
+
+ITEM_FIGURES: dict[str, tuple[Field, ...]] = {
+    "parcels": (
+        Field("far", "容积率", "float", expr=_shown(_FAR, RATIO), filter_expr=_FAR, derived=True, precision=RATIO,
+              description="计容建筑面积 ÷ 用地面积 (counted floor area ÷ land area)"),
+        Field("building_density", "建筑密度", "float", expr=_shown(_DENSITY, RATIO), filter_expr=_DENSITY,
+              derived=True, precision=RATIO, description="基底面积 ÷ 用地面积, 0–1 (footprint ÷ land)"),
+        Field("far_floor", "容积率下限", "float", expr="ff.far_floor", derived=True, precision=RATIO,
+              description="the floor that applies: the block's exemption, else the configured floor; "
+                          "null when the block is exempt from the rule"),
+        Field("pass", "容积率达标", "bool", expr=_PASS, derived=True,
+              description="容积率 ≥ 容积率下限 (true also when the block is exempt)"),
+    ),
+}
+"""Planning figures of the OGC API's items, per collection: served, filterable and sortable like any property."""
+
+
+def item_layer(layer: Layer) -> Layer:
+    """``layer`` as the OGC API serves it: with its planning figures (parcels) and the joins that give them."""
+    extra = ITEM_FIGURES.get(layer.name)
+    if not extra:
+        return layer
+    return replace(layer, fields=(*layer.fields, *extra), from_sql=layer.from_sql + _ITEM_JOINS,
+                   rule_params=ITEM_RULE_PARAMS)
+
+
+def item_rule_values(layer: Layer, rules: PlanningRules) -> list[Any]:
+    """The values of ``layer.rule_params`` under ``rules``, in order (bound first, as ``$1``, ``$2``…)."""
+    values = rule_params(rules)
+    return [values[name] for name in layer.rule_params]

@@ -21,11 +21,11 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.db.schema import storage_srid
-from app.errors import Conflict, InvalidFile, InvalidParameter
+from app.errors import Conflict, InvalidFile, InvalidParameter, RenewalError
 from app.io import staging
 from app.io.import_report import ImportConflict, ImportRejected, ImportReport
 from app.io.layers import Layer, get_layer
-from app.io.reading import opened, read_layer
+from app.io.reading import opened, read_layer, without_paths
 from app.io.safety import IOLimits
 from app.io.validation import prepare
 
@@ -93,19 +93,33 @@ def import_rows(conn: Connection, layer: Layer, rows: list[tuple[Any, ...]], *, 
 
 def import_file(engine: Engine, path: Path, layer_name: str, *, limits: IOLimits, crs: str | None = None,
                 encoding: str | None = None, mode: str = "append", dry_run: bool = False, strict: bool = False,
-                hooks: ImportHooks | None = None) -> ImportReport:
+                hooks: ImportHooks | None = None, crs_param: str = "--crs") -> ImportReport:
     """Import ``path`` into ``layer_name`` in one transaction (all features or none) and report on it.
 
     ``limits`` bound the zip and set the spatial tolerances; ``strict`` refuses invalid geometry instead of
     repairing it, and makes warnings errors; ``dry_run`` rolls everything back and reports what would change.
+    Errors name files by their own names, never by a path on the server; ``crs_param`` is how the caller
+    spells the CRS parameter in them (``--crs`` on the command line, ``crs`` in the API).
     """
+    try:
+        return _import_file(engine, path, layer_name, limits=limits, crs=crs, encoding=encoding, mode=mode,
+                            dry_run=dry_run, strict=strict, hooks=hooks, crs_param=crs_param)
+    except RenewalError as err:
+        without_paths(err)
+        raise
+
+
+def _import_file(engine: Engine, path: Path, layer_name: str, *, limits: IOLimits, crs: str | None,
+                 encoding: str | None, mode: str, dry_run: bool, strict: bool, hooks: ImportHooks | None,
+                 crs_param: str) -> ImportReport:
+    """The work of :func:`import_file`."""
     layer = get_layer(layer_name, tables=True)
     if not layer.importable:
         raise InvalidParameter(f"{layer.name} are made by the service, not imported", field="layer")
     _check_mode(mode)
     report = ImportReport(layer.name, mode, dry_run, strict, path.name)
     with opened(path, layer.name, limits=limits) as source:
-        frame = read_layer(source, layer, report, crs=crs, encoding=encoding)
+        frame = read_layer(source, layer, report, crs=crs, encoding=encoding, crs_param=crs_param)
     present = {f.name for f in layer.imported_fields if f.name in frame.columns}
     with engine.connect() as conn:
         srid = storage_srid(conn)

@@ -1,8 +1,12 @@
-"""The layer registry: interchange attributes (ARCHITECTURE.md) of each layer and the SQL that reads them.
+"""The layer registry: interchange attributes of each layer and the SQL that reads them.
 
 Field names are ASCII and at most 10 characters so that shapefiles keep them; Chinese labels travel
 beside them (alias tables, XLSX headers, OGC queryables). Every SQL identifier and expression used by
 import, export and the OGC API comes from this registry, never from user input; values are bound.
+
+Numbers carry the precision a person reads them with (:data:`M2`, :data:`MU`, :data:`RATIO`, :data:`YUAN`...):
+a shapefile's DBF declares each real field with its width and decimals, XLSX cells get the matching number
+format, and CSV values are rounded to it.
 
 A new layer (e.g. ``joint_developments``) is one more ``Layer`` in ``LAYERS``: the OGC API lists it as a
 collection as soon as its table exists, and exports and property filters follow from its fields.
@@ -11,13 +15,49 @@ collection as soon as its table exists, and exports and property filters follow 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from app.errors import InvalidParameter
 from app.models import BLOCK_STATUSES, BUILDING_USES, ENTERPRISE_CLASSES, RENOVATION_MODES
+from app.planning.lists import half_up
 
 Kind = Literal["str", "int", "float", "date", "bool"]
 Scope = Literal["town", "block", "status"]
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a real number is written: decimals kept, and the DBF width (sign, digits, point) of a shapefile."""
+
+    decimals: int
+    width: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.decimals <= 15 or not self.decimals + 2 <= self.width <= 20:
+            raise ValueError(f"unusable precision {self.decimals} decimals in {self.width} characters")
+
+    @property
+    def excel_format(self) -> str:
+        """The XLSX number format: thousands separated, the decimals kept (``#,##0.00`` for 0.01)."""
+        return "#,##0" + ("." + "0" * self.decimals if self.decimals else "")
+
+
+M2 = Precision(2, 16)
+"""Areas in m² (0.01 m²): up to 10¹² m²."""
+MU = Precision(4, 16)
+"""Areas in 亩 (0.0001 亩 ≈ 0.07 m², the resolution of the m²)."""
+RATIO = Precision(4, 10)
+"""容积率, densities, shares (0–1): four decimals."""
+WAN = Precision(4, 14)
+"""万元/亩 (0.0001 万元 = 1 yuan)."""
+YUAN = Precision(0, 19)
+"""Money figures worked out by the service (yuan/亩): whole yuan; 19 characters keep them reals in a DBF."""
+YUAN_CENTS = Precision(2, 19)
+"""Money as recorded (yuan, the database keeps cents): exported as stored, so a round trip loses nothing."""
+METRES = Precision(2, 8)
+"""Lengths in m (storey heights)."""
+TONNES = Precision(2, 16)
+"""Energy in 吨标准煤."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +80,13 @@ class Field:
     description: str = ""
     filter_expr: str = ""
     short: str = ""
+    precision: Precision | None = None  # reals: decimals kept and DBF width (None: as the database has it)
+
+    def rounded(self, value: Any) -> Any:
+        """``value`` rounded to the field's decimals (reals with a precision; anything else unchanged)."""
+        if self.precision is None or not isinstance(value, float):
+            return value
+        return half_up(value, self.precision.decimals)
 
     @property
     def shp_name(self) -> str:
@@ -73,6 +120,7 @@ class Layer:
     geometry_type: str = "MultiPolygon"
     key: str = "code"  # the unique code field: feature id, upsert key
     importable: bool = True  # False: made by the service (joint developments), never read from files
+    rule_params: tuple[str, ...] = ()  # planning-rule values its SQL binds first, as $1, $2… (OGC figures)
 
     def field(self, name: str) -> Field:
         """The field called ``name``."""
@@ -143,11 +191,11 @@ LAYERS: dict[str, Layer] = {
                 Field("term_end", "土地使用权终止日期", "date", min=1990,
                       expr="to_char(p.term_end, 'YYYY-MM-DD')", filter_expr="p.term_end",
                       description="YYYY-MM-DD"),
-                Field("supp_m2", "配套用地面积(m²)", "float", min=0, expr="p.supp_m2::float8"),
-                Field("green_m2", "绿地面积(m²)", "float", min=0, expr="p.green_m2::float8"),
-                Field("invest", "固定资产投资(元)", "float", min=0, expr="p.invest::float8"),
-                Field("output", "年产值(元)", "float", min=0, expr="p.output::float8"),
-                Field("tax", "年税收(元)", "float", min=0, expr="p.tax::float8"),
+                Field("supp_m2", "配套用地面积(m²)", "float", min=0, expr="p.supp_m2::float8", precision=M2),
+                Field("green_m2", "绿地面积(m²)", "float", min=0, expr="p.green_m2::float8", precision=M2),
+                Field("invest", "固定资产投资(元)", "float", min=0, expr="p.invest::float8", precision=YUAN_CENTS),
+                Field("output", "年产值(元)", "float", min=0, expr="p.output::float8", precision=YUAN_CENTS),
+                Field("tax", "年税收(元)", "float", min=0, expr="p.tax::float8", precision=YUAN_CENTS),
                 Field("town_code", "所属镇街代码", expr="t.code", derived=True),
             ),
             "parcels p JOIN blocks b ON b.id = p.block_id JOIN towns t ON t.id = b.town_id",
@@ -162,8 +210,9 @@ LAYERS: dict[str, Layer] = {
                 Field("code", "建筑编号", required=True),
                 Field("parcel_code", "宗地编号", expr="p.code", short="parcel_cod"),
                 Field("floors", "层数", "int", required=True, min=1, max=200, expr="g.floors::int"),
-                Field("floor_h", "层高(m)", "float", required=True, min=0.01, max=100, expr="g.floor_h::float8"),
-                Field("floor_area", "建筑面积(m²)", "float", min=0, expr="g.floor_area::float8"),
+                Field("floor_h", "层高(m)", "float", required=True, min=0.01, max=100, expr="g.floor_h::float8",
+                      precision=METRES),
+                Field("floor_area", "建筑面积(m²)", "float", min=0, expr="g.floor_area::float8", precision=M2),
                 Field("use", "用途", choices=_USES),
                 Field("illegal", "违法建筑", "bool"),
                 Field("block_code", "区块编号", expr="b.code", derived=True),
@@ -184,10 +233,11 @@ LAYERS: dict[str, Layer] = {
                 Field("parcels", "宗地编号", expr="(SELECT string_agg(jp_p.code, ',' ORDER BY jp_p.code) "
                       "FROM joint_development_parcels jp JOIN parcels jp_p ON jp_p.id = jp.parcel_id "
                       "WHERE jp.jd_id = j.id)", derived=True),
-                Field("area_m2", "合并用地面积(m²)", "float", expr="j.land_area_m2"),
-                Field("area_mu", "合并用地面积(亩)", "float", expr="j.land_area_m2 * 15 / 10000", derived=True),
-                Field("far", "现状容积率", "float", expr="(j.figures->>'far')::float8", derived=True),
-                Field("plan_m2", "规划建筑面积(m²)", "float", expr="j.planned_floor_area_m2::float8"),
+                Field("area_m2", "合并用地面积(m²)", "float", expr="j.land_area_m2", precision=M2),
+                Field("area_mu", "合并用地面积(亩)", "float", expr="j.land_area_m2 * 15 / 10000", derived=True,
+                      precision=MU),
+                Field("far", "现状容积率", "float", expr="(j.figures->>'far')::float8", derived=True, precision=RATIO),
+                Field("plan_m2", "规划建筑面积(m²)", "float", expr="j.planned_floor_area_m2::float8", precision=M2),
                 Field("term_end", "合并后土地使用权终止日期", "date", expr="to_char(j.term_end, 'YYYY-MM-DD')",
                       filter_expr="j.term_end", description="YYYY-MM-DD"),
                 Field("town_code", "所属镇街代码", expr="(SELECT t.code FROM towns t "
@@ -208,10 +258,10 @@ ENTERPRISES = Layer(
         Field("name", "企业名称", required=True),
         Field("parcel_code", "宗地编号", expr="p.code", short="parcel_cod"),
         Field("above_scl", "规上工业企业", "bool"),
-        Field("revenue", "主营业务收入(元)", "float", min=0, expr="e.revenue::float8"),
-        Field("tax", "税收(元)", "float", expr="e.tax::float8"),
-        Field("output", "产值(元)", "float", min=0, expr="e.output::float8"),
-        Field("energy_tce", "能耗(吨标准煤)", "float", min=0, expr="e.energy_tce::float8"),
+        Field("revenue", "主营业务收入(元)", "float", min=0, expr="e.revenue::float8", precision=YUAN_CENTS),
+        Field("tax", "税收(元)", "float", expr="e.tax::float8", precision=YUAN_CENTS),
+        Field("output", "产值(元)", "float", min=0, expr="e.output::float8", precision=YUAN_CENTS),
+        Field("energy_tce", "能耗(吨标准煤)", "float", min=0, expr="e.energy_tce::float8", precision=TONNES),
         Field("class", "亩均效益分类", choices=ENTERPRISE_CLASSES, expr='e."class"'),
         Field("class_year", "分类年度", "int", min=1990, max=2100, expr="e.class_year::int"),
     ),
@@ -224,7 +274,7 @@ ENTERPRISES = Layer(
     geometry_type="None",
     key="credit_code",
 )
-"""Enterprises travel as CSV/XLSX without geometry (ARCHITECTURE.md); the code field is credit_code."""
+"""Enterprises travel as CSV/XLSX without geometry; the code field is credit_code."""
 
 TABLE_LAYERS: dict[str, Layer] = {**LAYERS, "enterprises": ENTERPRISES}
 

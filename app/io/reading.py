@@ -4,6 +4,9 @@ Sources: zipped shapefile (checked by ``safety.safe_extract``), a bare shapefile
 CSV (enterprises; or any layer with a WKT column and ``crs``). The CRS comes from the file or ``crs``;
 shapefiles without ``.cpg`` are read as UTF-8 when their text decodes as such, else as GBK (CP936),
 unless ``encoding`` says otherwise. Nothing here touches the database.
+
+Messages name a file by its own name, never by where the server keeps it (:func:`own_names`), and a
+parameter as the caller spells it (``crs_param``: ``--crs`` on the command line, ``crs`` in the API).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +28,8 @@ import pyogrio
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from app.errors import InvalidFile, InvalidParameter
+from app.errors import InvalidFile, InvalidParameter, RenewalError
+from app.io.crs import param_hint
 from app.io.import_report import ImportReport
 from app.io.layers import Layer
 from app.io.safety import IOLimits, is_zip, safe_extract
@@ -32,6 +37,23 @@ from app.io.safety import IOLimits, is_zip, safe_extract
 _ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "gbk": "CP936", "cp936": "CP936", "gb2312": "CP936",
               "gb18030": "GB18030"}
 _READABLE = (".shp", ".gpkg", ".geojson", ".json", ".csv")
+_KINDS = "a zipped shapefile (.zip holding .shp, .shx, .dbf, .prj), a GeoPackage (.gpkg), GeoJSON (.geojson) or CSV"
+_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/<>]*/)+([^\s'\"/<>]+)")
+"""An absolute path in a message (also GDAL's /vsizip/…): only its last part is kept."""
+
+
+def own_names(message: str) -> str:
+    """``message`` with every absolute path cut to its file's own name (``/tmp/renewal-upload-x/a.txt`` → ``a.txt``)."""
+    return _PATH.sub(r"\1", message)
+
+
+def without_paths(err: RenewalError) -> RenewalError:
+    """``err`` with its message naming files by their own names only (see :func:`own_names`)."""
+    detail = own_names(err.detail)
+    if detail != err.detail:
+        err.detail = detail
+        err.args = (detail,)
+    return err
 
 
 def dbf_encoding(dbf: Path) -> str:
@@ -109,8 +131,12 @@ def _shapefile_encoding(shp: Path, encoding: str | None) -> str | None:
     return dbf_encoding(dbf) if dbf else None
 
 
-def read_file(path: Path, crs: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector dataset with pyogrio; the CRS comes from ``crs`` if given, else from the file."""
+def read_file(path: Path, crs: str | None = None, encoding: str | None = None, *,
+              crs_param: str = "--crs") -> gpd.GeoDataFrame:
+    """Read a vector dataset with pyogrio; the CRS comes from ``crs`` if given, else from the file (a file
+    without one is refused with a hint naming ``crs_param``)."""
+    if path.suffix.lower() not in _READABLE:
+        raise InvalidFile(f"{path.name} is not a file the import reads: give {_KINDS}", field="file")
     options: dict[str, Any] = {}
     restore_shx = False
     if path.suffix.lower() == ".shp":
@@ -123,7 +149,8 @@ def read_file(path: Path, crs: str | None = None, encoding: str | None = None) -
             pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": True})
         gdf = pyogrio.read_dataframe(path, **options)
     except Exception as err:  # pyogrio raises several error types for unreadable data
-        raise InvalidFile(f"cannot read {path.name}: {err}", field="file") from err
+        why = own_names(str(err)).split("; It might help", 1)[0]  # GDAL's hint on driver prefixes is not for users
+        raise InvalidFile(f"cannot read {path.name}: {why}", field="file") from err
     finally:
         if restore_shx:
             pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
@@ -136,7 +163,8 @@ def read_file(path: Path, crs: str | None = None, encoding: str | None = None) -
         except CRSError as err:
             raise InvalidParameter(f"unknown CRS {crs!r}: {err}", field="crs") from err
     elif gdf.crs is None:
-        raise InvalidFile(f"{path.name} declares no CRS; give one with --crs (e.g. EPSG:4549)", field="crs")
+        raise InvalidFile(f"{path.name} declares no CRS; give one with {param_hint(crs_param, 'EPSG:4549')} "
+                          "(its EPSG code)", field="crs")
     return gdf
 
 
@@ -159,7 +187,7 @@ def read_table_csv(path: Path, layer: Layer, encoding: str | None = None) -> pd.
     try:
         rows = list(csv.reader(io.StringIO(data.decode(py_enc), newline="")))
     except (UnicodeDecodeError, csv.Error) as err:
-        raise InvalidFile(f"cannot read {path.name} as CSV: {err}", field="file") from err
+        raise InvalidFile(f"cannot read {path.name} as CSV: {own_names(str(err))}", field="file") from err
     if not rows:
         raise InvalidFile(f"{path.name} is empty", field="file")
     by_label = {f.label_zh: f.name for f in layer.fields}
@@ -171,16 +199,17 @@ def read_table_csv(path: Path, layer: Layer, encoding: str | None = None) -> pd.
 
 
 def read_layer(source: Path, layer: Layer, report: ImportReport, *, crs: str | None = None,
-               encoding: str | None = None) -> pd.DataFrame:
+               encoding: str | None = None, crs_param: str = "--crs") -> pd.DataFrame:
     """The features of ``source`` for ``layer``, columns under their interchange names (shapefile names of
-    more than 10 characters restored); the CRS and encoding read go into ``report``."""
+    more than 10 characters restored); the CRS and encoding read go into ``report``. ``crs_param`` is how the
+    caller spells the CRS parameter in messages."""
     if not layer.geometry:
         if source.suffix.lower() != ".csv":
             raise InvalidFile(f"{layer.name} are imported from CSV, not {source.suffix or source.name}",
                               field="file")
         frame: pd.DataFrame = read_table_csv(source, layer, encoding)
     else:
-        frame = read_file(source, crs, encoding)
+        frame = read_file(source, crs, encoding, crs_param=crs_param)
         report.crs = frame.crs.to_string() if frame.crs is not None else None
     report.encoding = frame.attrs.get("encoding")
     shortened = {f.shp_name: f.name for f in layer.fields if f.shp_name != f.name and f.name not in frame.columns}

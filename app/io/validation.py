@@ -1,6 +1,6 @@
 """Validation of an import: every feature of a frame checked and turned into a row for the staging table.
 
-Checks (DOMAIN.md, ARCHITECTURE.md): required fields, types and ranges (negative floors, storey height over
+Checks: required fields, types and ranges (negative floors, storey height over
 100 m, land-use terms ending before 1990...), duplicate codes in the file, polygon geometry, coordinates
 that fit the file's CRS. Invalid geometry is reported as repaired (``ST_MakeValid`` repairs it once staged)
 or, with ``strict``, refused. Rows carry the geometry as EWKB hex in the storage CRS. Nothing here touches

@@ -1,4 +1,5 @@
-"""Collections of the OGC API: the layers of the registry whose tables exist, their extents and queryables."""
+"""Collections of the OGC API: the layers of the registry whose tables exist (parcels with their planning
+figures, :func:`app.io.figures.item_layer`), their extents and queryables."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncpg
 from app.db import pool as read_pool
 from app.errors import NotFound
 from app.io import crs as crsmod
+from app.io.figures import item_layer
 from app.io.layers import LAYERS, Field, Layer
 
 _TTL_S = 30.0
@@ -20,6 +22,9 @@ _EXISTING_TABLES = "SELECT array_agg(t) FROM unnest($1::text[]) t WHERE to_regcl
 # Spatial extent in the storage CRS; the temporal extent from the layer's date or year, if it has one.
 _EXTENT_SQL = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent({geom}) e FROM {table}) x"
 _TEMPORAL_SQL = "SELECT min({expr}), max({expr}) FROM {from_sql}"
+
+_SERVED = {name: item_layer(layer) for name, layer in LAYERS.items()}
+"""The registry's layers as the OGC API serves them."""
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "date": "string", "bool": "boolean"}
 
@@ -37,7 +42,7 @@ class FeatureLayers:
         if self._tables is None or time.monotonic() - self._tables[0] > _TTL_S:
             found = await read_pool.fetchval(self.pool, _EXISTING_TABLES, [layer.table for layer in LAYERS.values()])
             self._tables = (time.monotonic(), frozenset(found or ()))
-        return {name: layer for name, layer in LAYERS.items() if layer.table in self._tables[1]}
+        return {name: layer for name, layer in _SERVED.items() if layer.table in self._tables[1]}
 
     async def get(self, cid: str) -> Layer:
         """The layer served as collection ``cid``, or 404."""
@@ -68,7 +73,8 @@ class FeatureLayers:
             out["spatial"] = {"bbox": [[-180.0, -90.0, 180.0, 90.0]], "crs": crsmod.CRS84_URI}
         if layer.temporal is not None:
             expr, kind = layer.temporal
-            span = await read_pool.fetchrow(self.pool, _TEMPORAL_SQL.format(expr=expr, from_sql=layer.from_sql))
+            base = LAYERS.get(layer.name, layer)  # the registry's FROM, without the figures' joins (and their $n)
+            span = await read_pool.fetchrow(self.pool, _TEMPORAL_SQL.format(expr=expr, from_sql=base.from_sql))
             lo, hi = (span[0], span[1]) if span is not None else (None, None)
             if kind == "year":
                 interval = [f"{lo}-01-01T00:00:00Z" if lo else None, f"{hi}-12-31T23:59:59Z" if hi else None]

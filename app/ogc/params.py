@@ -40,3 +40,10 @@ class Params:
         """Bind ``value``: ``CAST($n AS type)``."""
         self.values.append(value)
         return f"CAST(${len(self.values)} AS {sql_type(value)})"
+
+    def first(self, values: list[Any]) -> None:
+        """Bind ``values`` as ``$1``, ``$2``… before any other: for SQL written with those placeholders (and its
+        own casts), such as the planning figures of :func:`app.io.figures.item_layer`."""
+        if self.values:
+            raise ValueError("values bound as $1, $2… must come before any other")
+        self.values.extend(values)

@@ -20,9 +20,11 @@ import shapely
 from app.db import pool as read_pool
 from app.errors import InvalidParameter
 from app.io import crs as crsmod
+from app.io.figures import item_rule_values
 from app.io.layers import Field, Layer
 from app.ogc.cql2 import compile_filter
 from app.ogc.params import Params
+from app.planning.config import PlanningRules
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
@@ -192,11 +194,13 @@ def add_filter(where: Where, layer: Layer, raw: str, filter_crs: crsmod.OgcCrs, 
     where.joins = True
 
 
-def items_where(layer: Layer, storage_srid: int, *, bbox: str | None = None, bbox_crs: str | None = None,
-                properties: dict[str, str] | None = None, datetime: str | None = None, filter: str | None = None,
-                filter_lang: str | None = None, filter_crs: str | None = None) -> Where:
-    """The conditions of an items request: bbox (in ``bbox_crs``), property equalities, datetime, CQL2 filter."""
+def items_where(layer: Layer, storage_srid: int, *, rules: PlanningRules, bbox: str | None = None,
+                bbox_crs: str | None = None, properties: dict[str, str] | None = None, datetime: str | None = None,
+                filter: str | None = None, filter_lang: str | None = None, filter_crs: str | None = None) -> Where:
+    """The conditions of an items request: bbox (in ``bbox_crs``), property equalities, datetime, CQL2 filter;
+    the layer's planning-rule values under ``rules`` are bound first (``$1``…)."""
     where = Where()
+    where.bind.first(item_rule_values(layer, rules))
     if bbox is not None:
         add_bbox(where, layer, bbox, crsmod.parse_ogc_crs(bbox_crs, storage_srid, "bbox-crs"), storage_srid)
     elif bbox_crs is not None:
@@ -273,8 +277,8 @@ async def run_items(pool: asyncpg.Pool, layer: Layer, fields: list[Field], where
     return Page(bytes(features) if features is not None else b"", matched, returned)
 
 
-async def run_one(pool: asyncpg.Pool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int
-                  ) -> bytes | None:
+async def run_one(pool: asyncpg.Pool, layer: Layer, fid: str, out: crsmod.OgcCrs, storage_srid: int, *,
+                  rules: PlanningRules) -> bytes | None:
     """One feature by its code, or None (also when ``fid`` cannot be a code of the layer, e.g. not a number)."""
     try:
         key = convert(layer.field(layer.key), fid, "featureId")
@@ -283,6 +287,7 @@ async def run_one(pool: asyncpg.Pool, layer: Layer, fid: str, out: crsmod.OgcCrs
     if isinstance(key, int) and not -(2**31) <= key < 2**31:  # ids are PostgreSQL integers
         return None
     bind = Params()
+    bind.first(item_rule_values(layer, rules))
     sql = _ONE_SQL.format(feature=feature_sql(layer, list(layer.fields), out, storage_srid),
                           from_sql=layer.from_sql, id=layer.id_sql, fid=bind(key))
     row = await read_pool.fetchrow(pool, sql, *bind.values)

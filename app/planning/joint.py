@@ -1,9 +1,9 @@
 """Joint development (联合开发) figures as pure functions: merged term, land-price top-ups, shares.
 
-DOMAIN.md §1 [plan]: merged land, the land-use term is the longest of the merged parcels, shorter-term
-holders pay the land price for the difference in years, and the property is split by the agreed ratio.
-DOMAIN.md §6 [national valuation practice, GB/T 18508-2014 income method]: for a parcel with m
-remaining years extended to the merged term n, the top-up per unit of land is
+[plan] 慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026）: merged land, the land-use term is the longest of the
+merged parcels, shorter-term holders pay the land price for the difference in years, and the property is split
+by the agreed ratio. [national valuation practice: GB/T 18508-2014《城镇土地估价规程》, income method]: for a
+parcel with m remaining years extended to the merged term n, the top-up per unit of land is
 ΔP = P50 · ((1+r)^−m − (1+r)^−n) / (1 − (1+r)^−50).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.planning.formulas import mu_from_m2
 
-INDUSTRIAL_MAX_TERM_YEARS = 50  # DOMAIN.md §2 [national]: industrial land-use right at most 50 years
+INDUSTRIAL_MAX_TERM_YEARS = 50  # [national] 城镇国有土地使用权出让和转让暂行条例: industrial land at most 50 years
 SHARE_TOLERANCE_PCT = 0.01  # shares must sum to 100% within 0.01 percentage points (issue 4)
 
 
@@ -50,7 +50,7 @@ def price_of_years(p50_per_mu: float, years: float, rate: float) -> float:
 def top_up_per_mu(p50_per_mu: float, remaining_years: float, merged_years: float, rate: float) -> float:
     """ΔP per 亩 (same money unit as ``p50_per_mu``) to extend m = ``remaining_years`` to n = ``merged_years``.
 
-    ΔP = P50 · ((1+r)^−m − (1+r)^−n) / (1 − (1+r)^−50) (DOMAIN.md §6); zero when m ≥ n.
+    ΔP = P50 · ((1+r)^−m − (1+r)^−n) / (1 − (1+r)^−50) (GB/T 18508-2014 income method); zero when m ≥ n.
     Check value: P50 = 13.6万元/亩, r = 6%, m = 20, n = 45 → 3.44万元/亩.
     """
     if remaining_years >= merged_years:
@@ -72,7 +72,7 @@ def split_floor_area(total_floor_area_m2: float, shares_pct: Sequence[float]) ->
 
 
 def land_area_shares_pct(areas_m2: Sequence[float]) -> list[float]:
-    """Default ratio offered: each holder's share of the merged land area, in percent (DOMAIN.md §6)."""
+    """Default ratio offered: each holder's share of the merged land area, in percent."""
     total = sum(areas_m2)
     return [100.0 * a / total for a in areas_m2] if total else [0.0 for _ in areas_m2]
 
@@ -101,13 +101,13 @@ class TopUp:
 
 
 def merged_term_end(parcels: Sequence[ParcelTerm]) -> dt.date:
-    """The merged land-use term ends with the longest of the parcels' terms (DOMAIN.md §1)."""
+    """The merged land-use term ends with the longest of the parcels' terms ([plan])."""
     return max(p.term_end for p in parcels)
 
 
 def top_ups(parcels: Sequence[ParcelTerm], valuation_date: dt.date, p50_yuan_per_mu: float,
             rate: float) -> list[TopUp]:
-    """Top-ups (yuan) for every parcel whose term ends before the merged term (DOMAIN.md §6)."""
+    """Top-ups (yuan) for every parcel whose term ends before the merged term (GB/T 18508-2014 income method)."""
     end = merged_term_end(parcels)
     n = years_between(valuation_date, end)
     out = []

@@ -25,7 +25,7 @@ from app.planning.formulas import far, mu_from_m2
 from app.planning.metrics import parcel_figures
 
 MIN_SHARED_TOLERANCES = 4.0  # a shared boundary must be ≥ 4 × tolerance long (2 m at the default 0.5 m)
-ACQUISITION_LINE_MU = 200.0  # DOMAIN.md §1 [plan]: ≥ 200 亩 goes to 一事一议
+ACQUISITION_LINE_MU = 200.0  # [plan]: ≥ 200 亩 goes to 一事一议
 
 
 PARCELS = text("""
@@ -111,6 +111,22 @@ class Proposal:
     valuation_date: dt.date = field(default_factory=dt.date.today)
     planned_floor_area_m2: float | None = None
     rate_given: bool = False  # the rate came from the request, not the configured default
+    rate_configured: bool = False  # the default rate was set by RENEWAL_LAND_RATE, not left at the provisional 6 %
+
+
+RATE_SETTING = "RENEWAL_LAND_RATE"
+"""The setting that gives the 土地还原率 used when a request gives none."""
+
+
+def rate_source(*, given: bool, configured: bool) -> str:
+    """Where the 土地还原率 of a proposal comes from, as shown to users: given, configured, or the provisional
+    default (the income method of GB/T 18508-2014 《城镇土地估价规程》 needs a rate the bureau has not yet set)."""
+    method = "依据 GB/T 18508-2014《城镇土地估价规程》收益还原法"
+    if given:
+        return f"请求给定 (given with the request) · {method}"
+    if configured:
+        return f"{RATE_SETTING} 设定值 (configured) · {method}"
+    return f"暂定值 (provisional), 由 {RATE_SETTING} 设定 (set it to Cixi's value) · {method}"
 
 
 def _check_members(proposal: Proposal, owners: dict[str, str]) -> None:
@@ -203,12 +219,14 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
         "term_end": term_end.isoformat(),
         "valuation_date": proposal.valuation_date.isoformat(),
         "rate": proposal.rate,
-        "rate_source": "given" if proposal.rate_given else
-                       "DOMAIN.md §6 土地还原率, default 6% [assumed] until the bureau gives Cixi's value",
+        "rate_source": rate_source(given=proposal.rate_given, configured=proposal.rate_configured),
+        "rate_provisional": not (proposal.rate_given or proposal.rate_configured),
+        "rate_setting": RATE_SETTING,
         "p50_yuan_per_mu": proposal.p50_yuan_per_mu,
         "top_ups": [asdict(t) for t in top_ups],
         "top_up_total_yuan": sum(t.top_up_yuan for t in top_ups) if proposal.p50_yuan_per_mu is not None else None,
-        "split_basis": "planned floor area" if planned is not None else f"floor area at 容积率 {rules.far_min:g}",
+        "split_basis": "规划建筑面积 (planned floor area)" if planned is not None else
+                       f"容积率 {rules.far_min:g} 所需建筑面积 (floor area at 容积率 {rules.far_min:g})",
         "split": [{"owner": m.owner, "share_pct": m.share_pct, "floor_area_m2": a,
                    "land_area_share_pct": s}
                   for m, a, s in zip(proposal.members,
@@ -258,7 +276,11 @@ def get(conn: Connection, jd_id: int) -> dict[str, Any]:
     row = conn.execute(GET, {"id": jd_id}).first()
     if row is None:
         raise NotFound(f"no joint development with id {jd_id}", field="id")
-    return {"id": row.id, "status": row.status, "created_at": row.created_at.isoformat(), **row.figures,
+    figures = dict(row.figures)
+    if "[assumed]" in str(figures.get("rate_source", "")):  # saved before the source was worded for users
+        figures["rate_source"] = rate_source(given=False, configured=False)
+        figures.update(rate_provisional=True, rate_setting=RATE_SETTING)
+    return {"id": row.id, "status": row.status, "created_at": row.created_at.isoformat(), **figures,
             "geometry": json.loads(row.geojson)}
 
 

@@ -276,3 +276,25 @@ def test_cli_create_show_list(jd_url):
     listed = renewal(jd_url, "joint", "list")
     assert "大项目" in listed.stdout and "240.00" in listed.stdout
     assert renewal(jd_url, "joint", "show", "424242").returncode == 2
+
+
+def test_rate_source_is_worded_for_users(client, jd_url, base_settings):
+    """Issue 17: the preview cites no internal note; the default rate is provisional and names its setting."""
+    pair = body(["GAP-A", "GAP-B"], [("甲公司", 50), ("乙公司", 50)], p50_yuan_per_mu=136_000)
+    f = client.post("/api/joint-developments/preview", json=pair).json()
+    assert f["rate"] == 0.06 and f["rate_provisional"] is True and f["rate_setting"] == "RENEWAL_LAND_RATE"
+    assert f["rate_source"] == ("暂定值 (provisional), 由 RENEWAL_LAND_RATE 设定 (set it to Cixi's value) · "
+                                "依据 GB/T 18508-2014《城镇土地估价规程》收益还原法")
+    assert f["split_basis"] == "容积率 2 所需建筑面积 (floor area at 容积率 2)"
+    given = client.post("/api/joint-developments/preview", json={**pair, "rate": 0.05}).json()
+    assert given["rate_source"].startswith("请求给定 (given with the request)") and not given["rate_provisional"]
+    configured = base_settings.model_copy(update={"database_url": jd_url, "land_rate": 0.055})
+    configured.model_fields_set.add("land_rate")  # as when RENEWAL_LAND_RATE is set
+    with TestClient(create_app(configured)) as other:
+        mine = other.post("/api/joint-developments/preview", json=pair).json()
+    assert mine["rate"] == 0.055 and mine["rate_source"].startswith("RENEWAL_LAND_RATE 设定值 (configured)")
+    for answer in (f, given, mine):
+        text_ = json.dumps(answer, ensure_ascii=False)
+        assert ".md" not in text_ and "§" not in text_ and "assumed" not in text_
+    spec = client.get("/openapi.json").text
+    assert "6% assumed" not in spec and "RENEWAL_LAND_RATE" in spec

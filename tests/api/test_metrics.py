@@ -136,9 +136,23 @@ def test_configured_rules_travel_with_results(api):
 def test_openapi_describes_units(api):
     spec = api.get("/openapi.json").json()
     params = {p["name"]: p["description"] for p in spec["paths"]["/api/compliance"]["get"]["parameters"]}
-    assert set(params) == {"rule", "town", "block", "limit", "offset"}
+    assert set(params) == {"rule", "town", "block", "outcome", "format", "limit", "offset"}
     assert "m²" in params["rule"] and "count" in params["limit"]
     code = spec["paths"]["/api/parcels/{code}/metrics"]["get"]["parameters"][0]
     assert code["name"] == "code" and "宗地编号" in code["description"]
     schema = spec["components"]["schemas"]["ParcelMetrics"]["properties"]
     assert "亩" in schema["land_area_mu"]["description"] and "m²" in schema["far_floor_area_m2"]["description"]
+
+
+def test_sources_are_cited_for_users_not_developers(api):
+    """Issue 17: no answer cites an internal file or an assumption note; a provisional value names its setting."""
+    bodies = [api.get(f"/api/parcels/{P['A1']}/metrics").text, api.get(f"/api/blocks/{cases.BA}/metrics").text,
+              api.get(f"/api/towns/{cases.TOWN}/metrics").text,
+              api.get("/api/compliance", params={"rule": "green_ratio_max"}).text]
+    for body in bodies:
+        assert ".md" not in body and "§" not in body and "[assumed]" not in body
+    green = api.get("/api/compliance", params={"rule": "green_ratio_max"}).json()
+    assert "暂定值 (provisional, set by RENEWAL_RULE_GREEN_RATIO_MAX)" in green["rule"]["source"]
+    assert all(i["source"] == green["rule"]["source"] for i in green["items"])
+    far = rule(api.get(f"/api/parcels/{P['A1']}/metrics").json(), "far_min")
+    assert "国土资发〔2008〕24号" in far["source"]

@@ -345,3 +345,96 @@ def test_deeply_nested_filter_is_refused_not_crashed(ogc):
     assert r.json()["detail"].startswith("filter: nested deeper than 50 levels")
     r = ogc.get("/ogc/collections/blocks/items", params={"filter": "NOT " * 300 + "status = 'planned'"})
     assert r.status_code == 400
+
+
+# --- issue 17: planning figures on parcel items, HTML errors, bbox hints ----------------------------------------
+@pytest.fixture(scope="module")
+def cases_ogc(databases, base_settings, tmp_path_factory) -> Iterator[TestClient]:
+    """The API on the hand-built planning cases (tests/planning/cases.py), whose figures are worked by hand."""
+    from tests.planning import cases
+
+    url = databases.create()
+    engine = make_engine(base_settings, url)
+    cases.load(engine, tmp_path_factory.mktemp("ogc_cases"))
+    engine.dispose()
+    with TestClient(create_app(base_settings.model_copy(update={"database_url": url}))) as client:
+        yield client
+
+
+def _figures(client: TestClient, query: str = "") -> dict[str, dict]:
+    page = client.get(f"/ogc/collections/parcels/items?limit=100{query}").json()
+    return {f["id"]: {k: f["properties"][k] for k in ("far", "building_density", "far_floor", "pass")}
+            for f in page["features"]}
+
+
+def test_parcel_items_carry_the_planning_figures(cases_ogc):
+    from tests.planning.cases import P
+
+    got = _figures(cases_ogc)
+    # A1: 20 000 m² counted on 10 000 m² (FAR exactly 2.0 passes), footprints 7 000 m²; A3: 8 560 ÷ 8 000 = 1.07,
+    # footprints 1 600 + 1 280 = 2 880 m²; A4a: 3 200 m² (the illegal shed left out), footprint 1 600 m²; B1:
+    # 5 000 m² against its block's floor of 1.5; C1: its block is exempt (no floor), so it passes
+    assert got[P["A1"]] == {"far": 2.0, "building_density": 0.7, "far_floor": 2.0, "pass": True}
+    assert got[P["A3"]] == {"far": 1.07, "building_density": 0.36, "far_floor": 2.0, "pass": False}
+    assert got[P["A4a"]] == {"far": 0.32, "building_density": 0.16, "far_floor": 2.0, "pass": False}
+    assert got[P["A4b"]] == {"far": 0.0, "building_density": 0.0, "far_floor": 2.0, "pass": False}
+    assert got[P["B1"]] == {"far": 0.5, "building_density": 0.5, "far_floor": 1.5, "pass": False}
+    assert got[P["C1"]] == {"far": 0.16, "building_density": 0.16, "far_floor": None, "pass": True}
+    one = cases_ogc.get(f"/ogc/collections/parcels/items/{P['B1']}").json()["properties"]
+    assert (one["far"], one["far_floor"], one["pass"]) == (0.5, 1.5, False)
+
+
+def test_planning_figures_are_queryable_filterable_and_sortable(cases_ogc):
+    from tests.planning.cases import P
+
+    props = cases_ogc.get("/ogc/collections/parcels/queryables").json()["properties"]
+    assert {k: props[k]["title"] for k in ("far", "building_density", "far_floor", "pass")} == {
+        "far": "容积率", "building_density": "建筑密度", "far_floor": "容积率下限", "pass": "容积率达标"}
+    assert props["pass"]["type"] == "boolean" and props["far"]["type"] == "number"
+    below_one = cases_ogc.get("/ogc/collections/parcels/items", params={"filter": "far < 1"}).json()
+    assert below_one["numberMatched"] == 5
+    assert {f["id"] for f in below_one["features"]} == {P["A2"], P["A4a"], P["A4b"], P["B1"], P["C1"]}
+    failing = cases_ogc.get("/ogc/collections/parcels/items", params={"pass": "false"}).json()
+    assert {f["id"] for f in failing["features"]} == {P["A2"], P["A3"], P["A4a"], P["A4b"], P["B1"]}
+    assert failing["numberMatched"] == 5
+    both = cases_ogc.get("/ogc/collections/parcels/items", params={
+        "filter": "pass = false AND far_floor < 2", "sortby": "-far"}).json()
+    assert [f["id"] for f in both["features"]] == [P["B1"]]
+    top = cases_ogc.get("/ogc/collections/parcels/items", params={"sortby": "-far", "limit": 2}).json()
+    assert [f["id"] for f in top["features"]] == [P["A1"], P["A3"]]
+    slim = cases_ogc.get("/ogc/collections/parcels/items", params={"properties": "code", "limit": 1}).json()
+    assert list(slim["features"][0]["properties"]) == ["code"]  # the figures' joins are not needed then
+
+
+def test_html_errors_are_pages(ogc):
+    for url in ("/ogc/collections/nope?f=html", "/ogc/collections/parcels/items/NOPE?f=html",
+                "/ogc/collections/nope/items?f=html", "/ogc/nothing-here?f=html"):
+        r = ogc.get(url)
+        assert r.status_code == 404, url
+        assert r.headers["content-type"].startswith("text/html"), url
+        assert "<h1>404 · 未找到 Not found</h1>" in r.text and 'href="http://testserver/ogc"' in r.text
+    assert "no collection &#x27;nope&#x27;" in ogc.get("/ogc/collections/nope?f=html").text
+    browser = ogc.get("/ogc/collections/nope", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert browser.status_code == 404 and browser.headers["content-type"].startswith("text/html")
+    bad = ogc.get("/ogc/collections/parcels/items?f=html&limit=0")
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/html")
+    assert ogc.get("/ogc/collections/nope").json()["code"] == "NotFound"  # JSON stays JSON
+
+
+def test_bbox_in_metres_without_bbox_crs_gets_a_hint(ogc, sample_engine):
+    with sample_engine.connect() as conn:
+        minx, miny = (float(v) for v in conn.execute(text(
+            "SELECT ST_XMin(geom), ST_YMin(geom) FROM parcels ORDER BY code LIMIT 1")).one())
+    bbox = f"{minx:.0f},{miny:.0f},{minx + 1000:.0f},{miny + 1000:.0f}"
+    r = ogc.get("/ogc/collections/parcels/items", params={"bbox": bbox})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["field"] == "bbox"
+    assert body["detail"] == (f"bbox: {bbox} cannot be degrees: without bbox-crs, bbox is longitude, latitude in "
+                              "degrees (CRS84); for metres name their CRS, e.g. "
+                              "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4549 (the storage CRS, EPSG:4549)")
+    assert "--" not in body["detail"]  # API parameters, not command-line flags
+    ok = ogc.get("/ogc/collections/parcels/items", params={"bbox": bbox, "bbox-crs": EPSG.format(4549)})
+    assert ok.status_code == 200 and ok.json()["numberMatched"] > 0
+    latlon = ogc.get("/ogc/collections/parcels/items", params={"bbox": bbox, "bbox-crs": EPSG.format(4326)})
+    assert latlon.status_code == 400 and "latitude, longitude in degrees" in latlon.json()["detail"]

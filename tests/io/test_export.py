@@ -6,11 +6,14 @@ import csv
 import datetime as dt
 import math
 import numbers
+import re
+import subprocess
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
@@ -261,3 +264,61 @@ def test_codes_never_reach_the_file_system(api, tmp_path):
     assert r.status_code == 200, r.text
     assert 'filename="buildings_QK_.._.._.._.._tmp_evil.gpkg"' in r.headers["content-disposition"]
     assert not Path("/tmp/evil.gpkg").exists()
+
+
+# --- issue 17: reals as a person reads them ---------------------------------------------------------------------
+RE_FIELD = re.compile(r"^\w+: (Real|Integer64|Integer|String|Date) \(\d+\.\d+\)$")
+
+
+def _ogr_fields(path: Path) -> dict[str, str]:
+    """``name: Type (width.precision)`` of every field, as ogrinfo (GDAL's command line) reports them."""
+    out = subprocess.run(["ogrinfo", "-so", "-al", "-ro", f"/vsizip/{path}"], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(line.split(": ", 1) for line in out.splitlines() if RE_FIELD.match(line))
+
+
+def test_shapefile_reals_carry_their_precision(loaded, tmp_path):
+    out = tmp_path / "parcels.zip"
+    exporter.export(loaded, "parcels", out, fmt="shp", rules=RULES)
+    fields = _ogr_fields(out)
+    assert {k: fields[k] for k in ("land_m2", "land_mu", "far", "bldg_dens", "tax_per_mu", "tax_mu_wan", "supp_m2",
+                                   "invest")} == {
+        "land_m2": "Real (16.2)", "land_mu": "Real (16.4)", "far": "Real (10.4)", "bldg_dens": "Real (10.4)",
+        "tax_per_mu": "Real (19.0)", "tax_mu_wan": "Real (14.4)", "supp_m2": "Real (16.2)", "invest": "Real (19.2)"}
+    assert not any(spec.endswith(".15)") for spec in fields.values())
+    got = read_export(out, "shp", "parcels")
+    # parcel 1: 2,700 m² counted on 9,600 m² = 0.28125 → 0.2813; 14.4 亩; 1,500,000 ÷ 14.4 亩 = 104,166.67 → 104,167
+    assert (got["far"][0], got["land_mu"][0], got["tax_per_mu"][0]) == (0.2813, 14.4, 104167.0)
+    assert got["supp_m2"][0] == 1200.5 and got["invest"][0] == 12_000_000.0  # as recorded
+    with zipfile.ZipFile(out) as zf:
+        dbf = zf.read("parcels.dbf")
+    assert b"    0.2813" in dbf and b"0.281250000" not in dbf
+    buildings = tmp_path / "buildings.zip"
+    exporter.export(loaded, "buildings", buildings, fmt="shp", rules=RULES)
+    assert _ogr_fields(buildings)["floor_h"] == "Real (8.2)"
+    assert read_export(buildings, "shp", "buildings")["floor_h"].tolist() == [4.5, 8.0, 9.5, 3.6]
+
+
+def test_xlsx_and_csv_reals_are_rounded_with_number_formats(loaded, tmp_path):
+    out = tmp_path / "parcels.xlsx"
+    exporter.export(loaded, "parcels", out, fmt="xlsx", rules=RULES)
+    sheet = openpyxl.load_workbook(out)["宗地"]
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    first = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert (first["容积率"].value, first["容积率"].number_format) == (0.2813, "#,##0.0000")
+    assert (first["用地面积(m²)"].value, first["用地面积(m²)"].number_format) == (9600.0, "#,##0.00")
+    assert (first["亩均税收(元/亩)"].value, first["亩均税收(元/亩)"].number_format) == (104167.0, "#,##0")
+    assert first["面积(m²)"].value == 9600.0
+    csv_out = tmp_path / "parcels.csv"
+    exporter.export(loaded, "parcels", csv_out, fmt="csv", geometry="none", rules=RULES)
+    row = next(csv.DictReader(csv_out.read_text(encoding="utf-8-sig").splitlines()))
+    assert (row["far"], row["land_mu"], row["tax_per_mu"]) == ("0.2813", "14.4", "104167.0")
+
+
+def test_http_export_bbox_in_metres_gets_a_hint(api):
+    client, _ = api
+    x, y = handmade.X0, handmade.Y0
+    r = client.get("/api/export", params={"layer": "parcels", "bbox": f"{x},{y},{x + 100},{y + 100}"})
+    assert r.status_code == 400
+    assert r.json()["field"] == "bbox" and "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4549" in r.json()["detail"]

@@ -312,3 +312,53 @@ def test_http_import_reports_and_dry_runs(api, tmp_path):
     assert owners(engine)["330282107001GB00001"] == "新权属人"
     r = client.post("/api/import", data={"layer": "roads"}, files={"file": ("parcels.zip", data, "application/zip")})
     assert r.status_code == 400 and r.json()["field"] == "layer"
+
+
+# --- issue 17: errors name the user's own file and the caller's own parameters ----------------------------------
+def _no_server_path(detail: str) -> None:
+    assert "/tmp" not in detail and "renewal-" not in detail and "/" not in detail.split(":")[0], detail
+
+
+def test_http_errors_name_the_uploaded_file_only(api, tmp_path):
+    client, engine = api
+    use_limits(client, IOLimits())
+    before = snapshot(engine)
+    r = client.post("/api/import", data={"layer": "parcels"},
+                    files={"file": ("宗地 清单.txt", "这不是地理数据".encode(), "text/plain")})
+    assert r.status_code == 422, r.text
+    assert r.json() == {"code": "InvalidFile", "field": "file",
+                        "detail": "宗地_清单.txt is not a file the import reads: give a zipped shapefile (.zip holding "
+                                  ".shp, .shx, .dbf, .prj), a GeoPackage (.gpkg), GeoJSON (.geojson) or CSV"}
+    broken = _zip_bytes({"parcels.geojson": b"{not json"})
+    r = client.post("/api/import", data={"layer": "parcels"}, files={"file": ("p.zip", broken, "application/zip")})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("cannot read parcels.geojson: 'parcels.geojson' not recognized")
+    assert "/" not in r.json()["detail"].replace(".geojson", "")  # no folder of the server, no GDAL hint
+    assert snapshot(engine) == before
+
+
+def test_http_crs_hint_speaks_of_the_form_field(api, tmp_path):
+    client, _ = api
+    use_limits(client, IOLimits())
+    members = {k: v for k, v in _shp_members(tmp_path, parcels_frame(), "parcels").items() if not k.endswith(".prj")}
+    r = client.post("/api/import", data={"layer": "parcels"},  # a shapefile without .prj: no CRS
+                    files={"file": ("parcels.zip", _zip_bytes(members), "application/zip")})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail == "parcels.shp declares no CRS; give one with crs=EPSG:4549 (its EPSG code)", detail
+    assert "--crs" not in detail
+
+
+def test_cli_errors_name_the_file_not_its_folder(fresh, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    notes = tmp_path / "some.txt"
+    notes.write_text("not a map", encoding="utf-8")
+    env = {**os.environ, "DATABASE_URL": fresh.url.render_as_string(hide_password=False)}
+    run = subprocess.run([sys.executable, "-m", "app.cli", "import", str(notes), "--layer", "parcels"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    message = " ".join(run.stderr.split())
+    assert "some.txt is not a file the import reads" in message and str(tmp_path) not in message

@@ -46,16 +46,18 @@ def test_no_failure_exits_0(env):
     assert json.loads(run.stdout)[0]["total"] == 0
 
 
-def test_every_rule_as_csv(env):
-    run = check(env, "--town", cases.TOWN, "--format", "csv", "--limit", "0")
+def test_every_rule_as_json_and_one_rule_as_a_csv_list(env):
+    run = check(env, "--town", cases.TOWN, "--format", "json", "--limit", "0")
     assert run.returncode == 1, run.stderr
-    rows = list(csv.DictReader(io.StringIO(run.stdout)))
-    per_rule = {r: sum(1 for row in rows if row["rule"] == r) for r in {row["rule"] for row in rows}}
+    per_rule = {page["rule"]["id"]: page["total"] for page in json.loads(run.stdout)}
     # building coefficient: A2, A4a, A4b in QK113-001 and C1 (1 600 / 10 000 = 16 %) in QK113-003
     assert per_rule == {"far_min": 5, "supporting_floor_max": 2, "supporting_land_max": 1,
                         "building_coefficient_min": 4, "green_ratio_max": 2, "old_block": 1, "target_tax_per_mu": 1}
-    a2 = next(row for row in rows if row["rule"] == "far_min" and row["code"] == P["A2"])
-    assert float(a2["shortfall"]) == 12_000.0 and a2["rule_version"] == "rules-1"
+    listed = check(env, "far_min", "--town", cases.TOWN, "--format", "csv")  # the list file (tests/api/test_lists)
+    assert listed.returncode == 1, listed.stderr
+    rows = list(csv.DictReader(io.StringIO(listed.stdout.removeprefix("\ufeff"))))
+    a2 = next(row for row in rows if row["宗地编号 (parcel code)"] == P["A2"])
+    assert a2["缺口 m² (shortfall, counted floor area)"] == "12000.00" and a2["依据 (rule basis)"] == "programme"
 
 
 def test_table_by_default(env):
@@ -63,13 +65,22 @@ def test_table_by_default(env):
     assert run.returncode == 1, run.stderr
     assert "far_min: 容积率下限 plot-ratio floor (≥ 2); city: 5 failing, 2 shown" in run.stdout
     assert P["A4b"] in run.stdout and "20,000.00" in run.stdout and P["A2"] not in run.stdout
-    assert "[plan]" in run.stdout
+    assert "[plan]" in run.stdout and "国土资发〔2008〕24号" in run.stdout  # sources as published
+    assert ".md" not in run.stdout and "§" not in run.stdout  # never a developer's note (issue 17)
+
+
+def test_outcomes_in_the_table(env):
+    run = check(env, "far_min", "--town", cases.TOWN, "--outcome", "all", "--limit", "0")
+    assert run.returncode == 1, run.stderr
+    assert "town 330282113: 7 checked, 7 shown" in run.stdout and "exempt" in run.stdout
+    passing = check(env, "far_min", "--town", cases.TOWN, "--outcome", "pass")
+    assert passing.returncode == 0 and "1 passing" in passing.stdout and P["A1"] in passing.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("far",), "unknown rule 'far'; rules: far_min,"),
     (("far_min", "--town", "330282999"), "no town with code '330282999'"),
-    (("far_min", "--format", "xml"), "unknown format 'xml'; formats: table, csv, json"),
+    (("far_min", "--format", "xml"), "unknown format 'xml'; formats: table, csv, xlsx, json"),
 ])
 def test_errors_exit_2(env, args, message):
     run = check(env, *args)

@@ -1,4 +1,4 @@
-"""HTML views of the OGC API resources: plain pages with links and tables, every value escaped."""
+"""HTML views of the OGC API resources: plain pages with links and tables, every value escaped; error pages."""
 
 from __future__ import annotations
 
@@ -56,3 +56,23 @@ def table(columns: list[str], rows: list[list[Any]], headers: list[str] | None =
     head = "".join(f"<th>{escape(h)}</th>" for h in (headers or columns))
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STATUS_TITLES = {400: "请求参数有误 Bad request", 401: "需要登录 Login required", 403: "无权访问 Forbidden",
+                  404: "未找到 Not found", 405: "方法不允许 Method not allowed", 422: "无法处理 Unprocessable",
+                  500: "服务器错误 Server error", 503: "暂不可用 Unavailable"}
+
+
+def wants_html(f: str | None, accept: str) -> bool:
+    """HTML when asked with ``f=html``, or when a browser prefers it (``Accept``) and no ``f`` is given."""
+    if f is not None:
+        return f == "html"
+    return "text/html" in accept and "json" not in accept.split("text/html")[0]
+
+
+def error_page(status: int, code: str, detail: str, home: str) -> str:
+    """An error of the OGC API as an HTML page: what went wrong, the machine code, and a link to ``home``."""
+    title = f"{status} · {_STATUS_TITLES.get(status, code)}"
+    body = (f"<p>{escape(detail)}</p><p><small>code: <code>{escape(code)}</code></small></p>"
+            f'<p><a href="{escape(home)}">OGC API 首页 (landing page)</a></p>')
+    return page(title, body)

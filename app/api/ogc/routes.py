@@ -1,5 +1,6 @@
 """OGC API – Features at ``/ogc``: Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS by reference),
-Part 3 (queryables, CQL2-text filters).
+Part 3 (queryables, CQL2-text filters). Parcels carry their planning figures (:func:`app.io.figures.item_layer`);
+errors come as HTML pages when HTML is asked for (:mod:`app.api.errors`).
 
 Collections are the spatial layers of the registry (``app.io.layers``) whose table exists. Feature ids are
 the layers' codes. Coordinates are CRS84 unless ``crs=`` asks for another offered CRS; EPSG:4326 and
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
-from app.api.deps import OptionalPrincipal, SettingsDep
+from app.api.deps import OptionalPrincipal, RulesDep, SettingsDep
 from app.api.ogc import html
 from app.api.redact import visible_layer
 from app.errors import InvalidParameter, NotFound
@@ -78,10 +79,7 @@ def _base(request: Request) -> str:
 
 def _wants_html(request: Request, f: str | None) -> bool:
     """HTML when asked with ``f=html``, or when a browser prefers it and no ``f`` is given."""
-    if f is not None:
-        return f == "html"
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "json" not in accept.split("text/html")[0]
+    return html.wants_html(f, request.headers.get("accept", ""))
 
 
 def _json(body: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
@@ -247,6 +245,7 @@ def _content_crs(out: crsmod.OgcCrs) -> dict[str, str]:
 async def items(
     request: Request,
     principal: OptionalPrincipal,
+    rules: RulesDep,
     cid: CollectionId,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs (CRS84 degrees by default; "
                                                   "EPSG:4326/4490 in latitude, longitude order).")] = None,
@@ -268,8 +267,11 @@ async def items(
                           ] = None,
     f: Fmt = None,
 ) -> Response:
-    """A page of features with numberMatched, numberReturned and next/prev links (parcels without invest,
-    output and tax for anonymous readers: neither shown nor usable in filters and sorting)."""
+    """A page of features with numberMatched, numberReturned and next/prev links. Parcels carry their planning
+    figures: 容积率 ``far``, 建筑密度 ``building_density``, the floor that applies ``far_floor`` (the block's
+    exemption, else the configured floor; null when exempt) and ``pass``, usable in filters and sorting like any
+    property (``filter=far < 1``, ``pass=false``, ``sortby=-far``); without invest, output and tax for anonymous
+    readers (neither shown nor usable in filters and sorting)."""
     layer = visible_layer(principal, await _layers(request).get(cid))
     srid = request.app.state.settings.srid
     prop_filters: dict[str, str] = {}
@@ -282,8 +284,9 @@ async def items(
             raise InvalidParameter(f"unknown query parameter {key!r}; properties of {cid}: "
                                    f"{', '.join(f.name for f in layer.fields)}", field=key)
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
-    where = q.items_where(layer, srid, bbox=bbox, bbox_crs=bbox_crs, properties=prop_filters, datetime=datetime,
-                          filter=filter, filter_lang=filter_lang, filter_crs=filter_crs)
+    where = q.items_where(layer, srid, rules=rules, bbox=bbox, bbox_crs=bbox_crs,
+                          properties=prop_filters, datetime=datetime, filter=filter, filter_lang=filter_lang,
+                          filter_crs=filter_crs)
     fields = q.select_fields(layer, properties)
     limit = min(limit, q.MAX_LIMIT)
     page = await q.run_items(request.app.state.pool, layer, fields, where, q.order_sql(layer, sortby), limit, offset,
@@ -324,7 +327,7 @@ async def items(
 
 @router.get("/collections/{cid}/items/{fid}", summary="One feature by its code",
             response_class=Response, responses=_answers(GEOJSON, HTML))
-async def item(request: Request, principal: OptionalPrincipal, cid: CollectionId,
+async def item(request: Request, principal: OptionalPrincipal, rules: RulesDep, cid: CollectionId,
                fid: Annotated[str, Path(description="The feature's code (e.g. a 宗地编号).")],
                crs: Annotated[str | None, Query(description="CRS URI of the response geometry (default CRS84).")
                               ] = None,
@@ -333,7 +336,7 @@ async def item(request: Request, principal: OptionalPrincipal, cid: CollectionId
     layer = visible_layer(principal, await _layers(request).get(cid))
     srid = request.app.state.settings.srid
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
-    feature = await q.run_one(request.app.state.pool, layer, fid, out, srid)
+    feature = await q.run_one(request.app.state.pool, layer, fid, out, srid, rules=rules)
     if feature is None:
         raise NotFound(f"no feature {fid!r} in {cid}", field="featureId")
     base = f"{_base(request)}/collections/{cid}"
