@@ -114,12 +114,17 @@ class BlockUpdate(BaseModel):
                                                          "the block's last change, not in the future.")
     remark: str | None = Field(None, max_length=2000, description="备注; required for a correction or a reopen.")
     reopen: bool = Field(False, description="Reopen an accepted block (back to in_progress): administrators only.")
+    acceptance_exception: bool = Field(
+        False, description="Accept (status accepted) before the acceptance window opens (2026-10-01 by default, "
+                           "RENEWAL_PROGRAMME_ACCEPTANCE_OPENS): an exception only administrators record, with a "
+                           "remark saying why; without it such an acceptance is refused (409).")
 
     def change(self) -> lifecycle.BlockChange:
         """The domain change: only the attributes present in the body."""
         attrs = {name: getattr(self, name) for name in lifecycle.ATTRIBUTES if name in self.model_fields_set}
         return lifecycle.BlockChange(status=self.status, attributes=attrs, changed_on=self.changed_on,
-                                     remark=self.remark, reopen=self.reopen)
+                                     remark=self.remark, reopen=self.reopen,
+                                     acceptance_exception=self.acceptance_exception)
 
 
 @router.get("/api/blocks/{code}", response_model=lifecycle.BlockRecord,
@@ -133,19 +138,24 @@ def get_block(conn: ConnectionDep, code: BlockCode, response: Response) -> lifec
 
 @router.patch("/api/blocks/{code}", response_model=lifecycle.BlockRecord, dependencies=WRITE_DEPENDENCIES,
               summary="Change a block's status or attributes (If-Match required)",
-              responses={409: {"description": "Step skipped, or the block is accepted."},
+              responses={409: {"description": "Step skipped, the block is accepted, or an acceptance dated before "
+                                              "the acceptance window without an administrator's exception."},
+                         403: {"description": "A reopen or an acceptance exception by a non-administrator."},
                          412: {"description": "Stale If-Match."}, 428: {"description": "No If-Match."}})
 def patch_block(engine: EngineDep, code: BlockCode, body: BlockUpdate, response: Response, is_admin: AdminDep,
-                caller: BlockEditor, if_match: IfMatch = None) -> lifecycle.BlockRecord:
-    """One step at a time (listed → surveyed → planned → in_progress → accepted); recorded in the history."""
+                caller: BlockEditor, prules: ProgrammeRulesDep, if_match: IfMatch = None) -> lifecycle.BlockRecord:
+    """One step at a time (listed → surveyed → planned → in_progress → accepted); recorded in the history.
+    Acceptance happens in the acceptance window (2026-10-01 to 2026-12-31 by default); earlier only as an
+    administrator's exception with a remark."""
     expected = lifecycle.parse_if_match(if_match)
     with engine.begin() as conn:
         lifecycle.lock_block(conn, code, expected)  # the audit's "before" is read under the row lock
         before = lifecycle.get_block(conn, code)
         record = lifecycle.change_block(conn, code, body.change(), expected_version=expected, actor=caller.username,
-                                        is_admin=is_admin)
-        audit.record(conn, actor=caller.username, action="reopen" if body.reopen else "update", entity="block",
-                     entity_key=code, before=asdict(before), after=asdict(record))
+                                        is_admin=is_admin, prules=prules)
+        action = "reopen" if body.reopen else "acceptance_exception" if body.acceptance_exception else "update"
+        audit.record(conn, actor=caller.username, action=action, entity="block", entity_key=code,
+                     before=asdict(before), after=asdict(record))
     _etag(response, record.version)
     return record
 

@@ -84,8 +84,12 @@ class ProgrammeRules(BaseSettings):
     plan_deadline: dt.date = Field(dt.date(2022, 6, 30), description="Town five-year plans approved (方案已批) by "
                                                                      "[plan].")
     works_deadline: dt.date = Field(dt.date(2026, 9, 30), description="Works (实施中, 2022-07 to) finished by [plan].")
-    acceptance_opens: dt.date = Field(dt.date(2026, 10, 1), description="Acceptance (已验收) window opens [plan].")
-    acceptance_deadline: dt.date = Field(dt.date(2026, 12, 31), description="Acceptance window closes [plan].")
+    acceptance_opens: dt.date = Field(
+        dt.date(2026, 10, 1), description="Acceptance (验收, status accepted) window opens [plan] 实施步骤 "
+        "(2026年10月至12月 验收): an acceptance dated earlier is refused unless an administrator records an "
+        "exception with a remark.")
+    acceptance_deadline: dt.date = Field(
+        dt.date(2026, 12, 31), description="Acceptance window closes [plan]: a block accepted later is overdue.")
 
     # --- 2026 targets [plan] (DOMAIN.md §1); the tax target is PlanningRules.target_tax_per_mu_wan
     target_area_mu: float = Field(10_000, gt=0, description="亩 of old industrial blocks renovated by 2026 [plan].")

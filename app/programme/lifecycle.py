@@ -1,9 +1,16 @@
 """Block lifecycle (实施步骤): status changes with date, who and remark, kept as history; deadlines checked.
 
-Steps (DOMAIN.md §1 [plan]): listed 已列入 → surveyed 已排查 → planned 方案已批 → in_progress 实施中 → accepted
-已验收. A block moves one step forward at a time (no skipping), or one step back as a correction with a
-remark. An accepted block cannot change at all unless an administrator reopens it (back to in_progress,
-with a remark). Moving to ``planned`` records the renovation mode and the industry positioning.
+Steps ([plan] 慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026） 实施步骤): listed 已列入 → surveyed 已排查 → planned
+方案已批 → in_progress 实施中 → accepted 已验收. A block moves one step forward at a time (no skipping), or one
+step back as a correction with a remark. An accepted block cannot change at all unless an administrator reopens
+it (back to in_progress, with a remark). Moving to ``planned`` records the renovation mode and the industry
+positioning.
+
+Acceptance (验收) happens in the plan's acceptance window (``ProgrammeRules.acceptance_opens`` to
+``acceptance_deadline``, 2026-10-01 to 2026-12-31 by default): a change to ``accepted`` dated before the window
+opens is refused (409), unless an administrator records an exception (``acceptance_exception``) with a remark
+saying why; the exception is kept in the history's ``changes``. An acceptance after the window closes is late,
+not refused: the block shows as overdue until then (:func:`overdue`).
 
 Every write takes the block's row lock, checks the caller's expected ``version`` (optimistic concurrency:
 the ETag of ``/api/blocks/{code}``; a trigger bumps it on every update) and records a history row with the
@@ -49,6 +56,34 @@ def _named(status: str) -> str:
 
 
 # ---------------------------------------------------------------- pure rules
+def acceptance_exception(code: str, day: dt.date, prules: ProgrammeRules, *, exception: bool, is_admin: bool,
+                         remark: str | None) -> bool:
+    """Whether accepting block ``code`` on ``day`` records an exception to the acceptance window, or the error
+    refusing it.
+
+    On or after ``acceptance_opens``: no exception (asking for one is an error: there is nothing to except). Before
+    it: refused (409) unless ``exception`` is asked for by an administrator (else 403) with a remark (else 422).
+    """
+    opens, closes = prules.acceptance_opens, prules.acceptance_deadline
+    if day >= opens:
+        if exception:
+            raise InvalidChange(f"accepting block {code} on {day} is within the acceptance window (from {opens}): "
+                                "there is no exception to record", field="acceptance_exception")
+        return False
+    if not exception:
+        raise TransitionNotAllowed(
+            f"block {code} cannot be accepted (已验收) on {day}: acceptance happens in the acceptance window "
+            f"{opens} to {closes} ([plan] {PLAN} 实施步骤: 验收); an administrator may record an exception "
+            "(acceptance_exception) with a remark saying why", field="changed_on")
+    if not is_admin:
+        raise Forbidden(f"accepting block {code} on {day}, before the acceptance window opens on {opens}, is an "
+                        "exception only an administrator records", field="acceptance_exception")
+    if not (remark or "").strip():
+        raise InvalidChange(f"accepting block {code} before the acceptance window opens on {opens} is an exception "
+                            "and needs a remark saying why", field="remark")
+    return True
+
+
 def allowed_next(status: str) -> tuple[str, ...]:
     """Statuses a block in ``status`` may move to: the next step, or the previous one as a correction.
 
@@ -112,8 +147,8 @@ class Deadline:
 
 
 def deadlines(prules: ProgrammeRules) -> tuple[Deadline, ...]:
-    """The programme's deadlines in order (DOMAIN.md §1 [plan], dates configurable)."""
-    clause = f"[plan] {PLAN} 实施步骤 (DOMAIN.md §1)"
+    """The programme's deadlines in order ([plan] 实施步骤, dates configurable)."""
+    clause = f"[plan] {PLAN} 实施步骤"
     return (
         Deadline("surveyed", prules.survey_deadline, "排查 every block surveyed", f"{clause}: surveyed by "
                  f"{prules.survey_deadline}"),
@@ -240,6 +275,8 @@ class BlockChange:
     changed_on: dt.date | None = None
     remark: str | None = None
     reopen: bool = False
+    acceptance_exception: bool = False
+    """An administrator's exception: accept before the acceptance window opens (with a remark)."""
 
 
 _BLOCK = text("""
@@ -336,15 +373,18 @@ def validate_attributes(attrs: Mapping[str, Any]) -> None:
 
 
 def change_block(conn: Connection, code: str, change: BlockChange, *, expected_version: int | None, actor: str,
-                 is_admin: bool = False, today: dt.date | None = None, extra_changes: dict[str, Any] | None = None
-                 ) -> BlockRecord:
+                 is_admin: bool = False, today: dt.date | None = None, extra_changes: dict[str, Any] | None = None,
+                 prules: ProgrammeRules | None = None) -> BlockRecord:
     """Apply a status and/or attribute change to a block and record it; call inside a transaction.
 
     Refuses (without writing): unknown block (404), stale ``expected_version`` (412), a step skipped or any
-    change of an accepted block without an admin reopen (409, 403 for a non-admin reopen), a correction or
-    reopen without remark, a date in the future or before the last change, ``planned`` without mode and
-    industry, works finished on a block not in progress (422). ``extra_changes`` are recorded as changed too
-    (checklist items, a plan id), so that such writes bump the version even without attribute changes.
+    change of an accepted block without an admin reopen (409, 403 for a non-admin reopen), an acceptance dated
+    before the acceptance window of ``prules`` without an administrator's exception (409; 403 for a non-admin's
+    exception), a correction, reopen or exception without remark, a date in the future or before the last change,
+    ``planned`` without mode and industry, works finished on a block not in progress (422). ``extra_changes`` are
+    recorded as changed too (checklist items, a plan id), so that such writes bump the version even without
+    attribute changes. ``prules``: the programme settings (``settings.programme``); without them the plan's
+    default window applies.
     """
     if not actor or not actor.strip():
         raise InvalidParameter("actor must name who makes the change", field="actor")
@@ -357,6 +397,14 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
     target = "in_progress" if event == "reopen" else (change.status or current.status)
     day = change.changed_on or today
     _check_date(day, current.last_changed_on, today, "change date")
+    excepted = False
+    if event == "advance" and target == "accepted":
+        excepted = acceptance_exception(code, day, prules or ProgrammeRules.model_construct(),
+                                        exception=change.acceptance_exception, is_admin=is_admin,
+                                        remark=change.remark)
+    elif change.acceptance_exception:
+        raise InvalidChange("acceptance_exception applies only to a change of status to accepted (已验收)",
+                            field="acceptance_exception")
 
     before = {name: getattr(current, name) for name in ATTRIBUTES}
     after = {**before, **change.attributes}
@@ -375,6 +423,8 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
                                 f"(产业定位): give {' and '.join(missing)}", field=missing[0])
     changes = {n: [_jsonable(before[n]), _jsonable(after[n])] for n in ATTRIBUTES if after[n] != before[n]}
     changes.update(extra_changes or {})
+    if excepted:
+        changes["acceptance_exception"] = [False, True]
     if event == "update" and not changes:
         raise InvalidChange(f"nothing to change: block {code} already has these values", field=None)
 
@@ -388,11 +438,13 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
 
 def apply_change(conn: Connection, code: str, status: str | None = None, *, actor: str, remark: str | None = None,
                  changed_on: dt.date | None = None, expected_version: int | None = None, reopen: bool = False,
-                 is_admin: bool = False, today: dt.date | None = None, **attributes: Any) -> BlockRecord:
+                 is_admin: bool = False, today: dt.date | None = None, acceptance_exception: bool = False,
+                 prules: ProgrammeRules | None = None, **attributes: Any) -> BlockRecord:
     """Keyword form of :func:`change_block` (for the CLI and scripts)."""
-    change = BlockChange(status=status, attributes=attributes, changed_on=changed_on, remark=remark, reopen=reopen)
+    change = BlockChange(status=status, attributes=attributes, changed_on=changed_on, remark=remark, reopen=reopen,
+                         acceptance_exception=acceptance_exception)
     return change_block(conn, code, change, expected_version=expected_version, actor=actor, is_admin=is_admin,
-                        today=today)
+                        today=today, prules=prules)
 
 
 # ---------------------------------------------------------------- deadlines per town

@@ -216,3 +216,102 @@ def test_works_completion_only_in_progress(fresh_site):
     resp = client.patch(f"/api/blocks/{BC}", json={"actor": "a", "works_completed_on": "2026-09-01"},
                         headers={"If-Match": etag})
     assert resp.status_code == 200 and resp.json()["works_completed_on"] == "2026-09-01"
+
+
+# ---------------------------------------------------------------- the acceptance window (验收 2026-10 to 2026-12)
+WINDOW = ProgrammeRules()
+
+
+def test_acceptance_before_the_window_is_refused():
+    # 2026-09-30 is the day before the window opens on 2026-10-01 (the plan's 验收 2026年10月至12月)
+    with pytest.raises(TransitionNotAllowed) as info:
+        lifecycle.acceptance_exception("QK1", dt.date(2026, 9, 30), WINDOW, exception=False, is_admin=True,
+                                       remark="x")
+    assert info.value.status == 409 and info.value.field == "changed_on"
+    assert info.value.detail.startswith("block QK1 cannot be accepted (已验收) on 2026-09-30: acceptance happens in "
+                                        "the acceptance window 2026-10-01 to 2026-12-31")
+    assert "an administrator may record an exception (acceptance_exception) with a remark" in info.value.detail
+    # the first day of the window, its last day and a late acceptance need no exception
+    for day in (dt.date(2026, 10, 1), dt.date(2026, 12, 31), dt.date(2027, 2, 1)):
+        assert lifecycle.acceptance_exception("QK1", day, WINDOW, exception=False, is_admin=False, remark=None) \
+            is False
+
+
+def test_early_acceptance_is_an_administrators_exception_with_a_remark():
+    early = dt.date(2025, 6, 1)
+    with pytest.raises(Forbidden) as info:
+        lifecycle.acceptance_exception("QK1", early, WINDOW, exception=True, is_admin=False, remark="试点先行验收")
+    assert info.value.status == 403 and info.value.field == "acceptance_exception"
+    with pytest.raises(InvalidChange, match="is an exception and needs a remark") as bare:
+        lifecycle.acceptance_exception("QK1", early, WINDOW, exception=True, is_admin=True, remark=" ")
+    assert bare.value.field == "remark"
+    assert lifecycle.acceptance_exception("QK1", early, WINDOW, exception=True, is_admin=True,
+                                          remark="试点先行验收") is True
+    with pytest.raises(InvalidChange, match="within the acceptance window .from 2026-10-01.: there is no exception"):
+        lifecycle.acceptance_exception("QK1", dt.date(2026, 10, 2), WINDOW, exception=True, is_admin=True,
+                                       remark="x")
+
+
+def test_the_window_is_configurable():
+    moved = ProgrammeRules(works_deadline=dt.date(2025, 9, 30), acceptance_opens=dt.date(2025, 10, 1),
+                           acceptance_deadline=dt.date(2025, 12, 31))
+    assert lifecycle.acceptance_exception("QK1", dt.date(2025, 10, 1), moved, exception=False, is_admin=False,
+                                          remark=None) is False
+    with pytest.raises(TransitionNotAllowed, match="window 2025-10-01 to 2025-12-31"):
+        lifecycle.acceptance_exception("QK1", dt.date(2025, 9, 30), moved, exception=False, is_admin=False,
+                                       remark=None)
+
+
+def test_early_acceptance_on_the_database(fresh_site):
+    # BC is in progress since 2024-01-01
+    with fresh_site.engine.begin() as conn, pytest.raises(TransitionNotAllowed, match="acceptance window"):
+        lifecycle.apply_change(conn, BC, "accepted", actor="a", remark="验收", changed_on=dt.date(2026, 9, 30),
+                               today=TODAY, prules=WINDOW)
+    with fresh_site.engine.begin() as conn, pytest.raises(InvalidChange, match="applies only to a change of status"):
+        lifecycle.apply_change(conn, BC, actor="a", industry="模具", acceptance_exception=True, is_admin=True,
+                               remark="x", today=TODAY, prules=WINDOW)
+    with fresh_site.engine.begin() as conn:
+        record = lifecycle.apply_change(conn, BC, "accepted", actor="admin", remark="省级试点，提前验收",
+                                        changed_on=dt.date(2025, 6, 1), acceptance_exception=True, is_admin=True,
+                                        today=TODAY, prules=WINDOW)
+    assert record.status == "accepted"
+    with fresh_site.engine.connect() as conn:
+        last = lifecycle.history(conn, BC)[-1]
+    assert (last.event, last.to_status, last.changed_on, last.remark, last.changes) == (
+        "advance", "accepted", dt.date(2025, 6, 1), "省级试点，提前验收", {"acceptance_exception": [False, True]})
+
+
+def test_acceptance_in_the_window_on_the_database(fresh_site):
+    with fresh_site.engine.begin() as conn:
+        record = lifecycle.apply_change(conn, BC, "accepted", actor="a", changed_on=dt.date(2026, 10, 1),
+                                        today=TODAY, prules=WINDOW)
+    assert record.status == "accepted"
+    with fresh_site.engine.connect() as conn:
+        assert lifecycle.history(conn, BC)[-1].changes == {}
+
+
+def test_early_acceptance_over_the_api(fresh_site):
+    client = fresh_site.client
+    etag = _get(client, BC).headers["etag"]
+    early = {"status": "accepted", "changed_on": "2026-09-30", "remark": "验收"}
+    refused = client.patch(f"/api/blocks/{BC}", json=early, headers={"If-Match": etag})
+    assert refused.status_code == 409 and refused.json()["code"] == "TransitionNotAllowed"
+    assert refused.json()["field"] == "changed_on"
+    assert refused.json()["detail"].startswith(f"block {BC} cannot be accepted (已验收) on 2026-09-30: acceptance "
+                                               "happens in the acceptance window 2026-10-01 to 2026-12-31")
+    by_editor = client.patch(f"/api/blocks/{BC}", json={**early, "acceptance_exception": True},
+                             headers={"If-Match": etag})
+    assert by_editor.status_code == 403 and by_editor.json()["field"] == "acceptance_exception"
+    assert _get(client, BC).headers["etag"] == etag  # nothing written
+    login_as(client, "admin")
+    no_remark = client.patch(f"/api/blocks/{BC}", json={**early, "remark": None, "acceptance_exception": True},
+                             headers={"If-Match": etag})
+    assert no_remark.status_code == 422 and no_remark.json()["field"] == "remark"
+    ok = client.patch(f"/api/blocks/{BC}", json={**early, "remark": "市里批准提前验收", "acceptance_exception": True},
+                      headers={"If-Match": etag})
+    assert ok.status_code == 200 and ok.json()["status"] == "accepted"
+    last = client.get(f"/api/blocks/{BC}/history").json()[-1]
+    assert (last["to_status"], last["changed_on"], last["actor"], last["remark"], last["changes"]) == (
+        "accepted", "2026-09-30", "test-admin", "市里批准提前验收", {"acceptance_exception": [False, True]})
+    audit = client.get("/api/audit", params={"entity": "block"}).json()
+    assert any(a["action"] == "acceptance_exception" and a["entity_key"] == BC for a in audit["items"])
