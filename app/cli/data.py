@@ -135,7 +135,8 @@ def export(
             result = exporter.export(
                 engine, layer, out, rules=settings.rules, fmt=format, crs=crs, encoding=encoding, geometry=geometry,
                 progress=report,
-                flt=exporter.ExportFilter(town=town, block=block, status=status, bbox=bbox, bbox_crs=bbox_crs))
+                flt=exporter.ExportFilter(town=town, block=block, status=status, bbox=bbox, bbox_crs=bbox_crs,
+                                          bbox_crs_param="--bbox-crs"))
         for cut in result.truncated[:10]:
             console.print(f"[yellow]truncated[/yellow] {cut.code} {cut.field}: {cut.bytes_before} bytes → 254")
         if len(result.truncated) > 10:

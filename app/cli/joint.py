@@ -30,7 +30,8 @@ def joint_create(
     member: Annotated[list[str], typer.Option("--member", "-m", help="OWNER:SHARE_PCT[:PLANNED_M2]; repeat.")],
     name: Annotated[str | None, typer.Option(help="Project name (项目名称).")] = None,
     p50: Annotated[float | None, typer.Option(help="50-year land price from the appraisal, yuan/亩.")] = None,
-    rate: Annotated[float | None, typer.Option(help="土地还原率 (default RENEWAL_LAND_RATE, 6% assumed).")] = None,
+    rate: Annotated[float | None, typer.Option(help="土地还原率 (default RENEWAL_LAND_RATE: 6 %, 暂定值 provisional "
+                                                    "until the bureau gives Cixi's rate).")] = None,
     tolerance: Annotated[float | None, typer.Option(help="Adjacency tolerance, m (default 0.5).")] = None,
     valuation_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD the terms are counted from (today).")] = None,
     planned: Annotated[float | None, typer.Option(help="The plan's total floor area, m².")] = None,
@@ -47,6 +48,7 @@ def joint_create(
         proposal = joint_sql.Proposal(
             parcels=parcel, members=[joint_sql.Member(*_member(m)) for m in member], name=name,
             p50_yuan_per_mu=p50, rate=rate if rate is not None else settings.land_rate, rate_given=rate is not None,
+            rate_configured="land_rate" in settings.model_fields_set,
             tolerance_m=tolerance if tolerance is not None else settings.joint_tolerance_m,
             valuation_date=dt.date.fromisoformat(valuation_date) if valuation_date else dt.date.today(),
             planned_floor_area_m2=planned)
