@@ -160,7 +160,7 @@ def parcel_card(
     principal: OptionalPrincipal,
     code: Annotated[str, Path(description="Parcel code (宗地编号).")],
 ) -> dict[str, object]:
-    """Owner, land area (m², 亩), counted floor area, FAR, pass/fail against 2.0 and the shortfall in m²."""
+    """Owner, land area (m², 亩), counted floor area, FAR, pass/fail against its floor and the shortfall in m²."""
     row = conn.execute(queries.PARCEL_CARD, {"code": code, **rule_params(rules)}).mappings().first()
     return for_reader(principal, {**_row(row, "parcel", code), "rule_version": rules.rule_version})
 
@@ -206,7 +206,7 @@ def totals(
     mode: Annotated[str | None, Query(description="Renovation mode: demolition, sorting, management, or none "
                                                   "(not decided).")] = None,
     compliance: Annotated[Literal["pass", "fail"] | None,
-                          Query(description="Parcels whose FAR passes or fails 2.0.")] = None,
+                          Query(description="Parcels whose FAR passes or fails its floor (容积率下限).")] = None,
     bbox: Annotated[str | None, Query(description="Only what touches minx,miny,maxx,maxy (CRS84 degrees).")] = None,
 ) -> dict[str, object]:
     """Blocks, their area (亩), parcels, land area (亩), FAR, parcels failing 2.0 and their share."""
