@@ -209,7 +209,7 @@ def totals(
                           Query(description="Parcels whose FAR passes or fails its floor (容积率下限).")] = None,
     bbox: Annotated[str | None, Query(description="Only what touches minx,miny,maxx,maxy (CRS84 degrees).")] = None,
 ) -> dict[str, object]:
-    """Blocks, their area (亩), parcels, land area (亩), FAR, parcels failing 2.0 and their share."""
+    """Blocks, their area (亩), parcels, land area (亩), FAR, parcels failing their floor and their share."""
     params: dict[str, object] = {"town": town or None, "status": status or None, "mode": mode or None,
                                  "compliance": compliance, "srid": settings.srid, **_bbox(bbox),
                                  **rule_params(rules)}
