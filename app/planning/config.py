@@ -1,4 +1,4 @@
-"""The configurable numbers of the planning rules, with their DOMAIN.md defaults and sources.
+"""The configurable numbers of the planning rules, with their defaults and published sources (docs/planning.md).
 
 Every threshold can be set as ``RENEWAL_RULE_<NAME>`` in the environment (tuples as JSON, e.g.
 ``RENEWAL_RULE_TARGET_STATUSES='["in_progress","accepted"]'``). Results carry ``rule_version``: the
@@ -10,57 +10,105 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+INDUSTRY_CODE = re.compile(r"[A-T]|[A-T]?[0-9]{2,4}")
+"""A GB/T 4754-2017 industry code as written in the settings and in requests: a section letter (门类), or a
+division (大类, 2 digits), group (中类, 3) or class (小类, 4), optionally after its section letter."""
+
 RULE_SET_VERSION = "rules-1"
-"""Version of the rule set in this code (formulas and defaults of DOMAIN.md); bump when they change."""
+"""Version of the rule set in this code (formulas and defaults); bump when they change."""
 
 
 class PlanningRules(BaseSettings):
-    """Thresholds of the planning rules; defaults and sources from DOMAIN.md (sections in brackets)."""
+    """Thresholds of the planning rules; defaults and sources in each description."""
 
     model_config = SettingsConfigDict(env_prefix="RENEWAL_RULE_", extra="ignore", frozen=True)
 
     far_min: float = Field(
-        2.0, ge=0, description="容积率 floor for programme parcels [plan] (§1: 'in principle not below 2.0').")
+        2.0, ge=0, description="容积率 floor for programme parcels [plan] (容积率原则上不低于2.0).")
     height_threshold_m: float = Field(
         8.0, gt=0, description="Storey height (m) above which, strictly, floor area counts more "
-        "[national] 国土资发〔2008〕24号 (§4).")
+        "[national] 国土资发〔2008〕24号.")
     height_multiplier: float = Field(
-        2.0, ge=1, description="Factor for storeys above the height threshold [national] (§4: 加倍计算).")
+        2.0, ge=1, description="Factor for storeys above the height threshold [national] 国土资发〔2008〕24号 "
+        "(加倍计算).")
+    upper_garage_factor: float = Field(
+        0.5, ge=0, le=1, description="Factor of garage storeys above the second floor (二层以上的停车库) [Ningbo] "
+        "甬规字〔2010〕122号《宁波市建设工程容积率计算规则》.")
+    basement_garage_factor: float = Field(
+        0.0, ge=0, le=1, description="Factor of basement storeys used as garages (地下停车库) [Ningbo] "
+        "甬规字〔2010〕122号《宁波市建设工程容积率计算规则》.")
+    basement_plant_factor: float = Field(
+        0.0, ge=0, le=1, description="Factor of basement storeys used as plant rooms (地下设备用房) [Ningbo] "
+        "甬规字〔2010〕122号《宁波市建设工程容积率计算规则》.")
+    basement_commercial_factor: float = Field(
+        0.6, ge=0, le=1, description="Factor of basement storeys in commercial use (地下商业) [Ningbo] "
+        "甬规字〔2010〕122号《宁波市建设工程容积率计算规则》.")
     count_illegal: bool = Field(
-        False, description="Whether illegal buildings (违法建筑) count in floor area [assumed] (§4).")
+        False, description="Whether illegal buildings (违法建筑) count in floor area [assumed].")
     supporting_uses: tuple[str, ...] = Field(
         ("office", "dormitory", "canteen"),
-        description="Building uses that are 行政办公及生活服务设施 (§4).")
+        description="Building uses that are 行政办公及生活服务设施 [national] 国土资发〔2008〕24号.")
     dormitory_uses: tuple[str, ...] = Field(
-        ("dormitory",), description="Uses that are dormitory-type rental housing (宿舍型保障性租赁住房) [plan] (§1).")
+        ("dormitory",), description="Uses that are dormitory-type rental housing (宿舍型保障性租赁住房) [plan].")
     supporting_land_national_max: float = Field(
-        0.07, ge=0, le=1, description="National cap on the supporting-facility land share [national] (§4).")
+        0.07, ge=0, le=1, description="National cap on the supporting-facility land share [national].")
     supporting_floor_national_max: float = Field(
-        0.15, ge=0, le=1, description="National cap on the supporting-facility floor share [national] (§4).")
+        0.15, ge=0, le=1, description="National cap on the supporting-facility floor share [national].")
     supporting_land_max: float = Field(
         0.15, ge=0, le=1, description="Cixi cap on the supporting land share, the part above the national cap "
-        "for dormitories only [plan] (§1, §4).")
+        "for dormitories only [plan].")
     supporting_floor_max: float = Field(
         0.30, ge=0, le=1, description="Cixi cap on the supporting floor share, the part above the national cap "
-        "for dormitories only [plan] (§1, §4).")
+        "for dormitories only [plan].")
     building_coefficient_min: float = Field(
-        0.30, ge=0, le=1, description="建筑系数 floor [national] (§4).")
+        0.30, ge=0, le=1, description="建筑系数 floor [national].")
     green_ratio_max: float = Field(
-        0.20, ge=0, le=1, description="绿地率 cap for industrial projects [national, secondary; assumed] (§4).")
+        0.20, ge=0, le=1, description="绿地率 cap for industrial projects [national, secondary; assumed].")
     old_block_tax_per_mu_wan: float = Field(
-        5.0, ge=0, description="亩均税收 (万元/亩) below which a block with hazard flags is an old block [plan] (§1).")
+        5.0, ge=0, description="亩均税收 (万元/亩) below which a block with hazard flags is an old block [plan].")
     old_block_min_flags: int = Field(
         1, ge=0, le=4, description="Hazard flags (fire, illegal buildings, low industry, poor environment) a "
-        "block needs, with low tax, to meet the old-block criterion [assumed] (§1).")
+        "block needs, with low tax, to meet the old-block criterion [assumed].")
     target_tax_per_mu_wan: float = Field(
-        15.0, ge=0, description="2026 target 亩均税收 (万元/亩) of renovated blocks [plan] (§1).")
+        15.0, ge=0, description="2026 target 亩均税收 (万元/亩) of renovated blocks [plan].")
     target_statuses: tuple[str, ...] = Field(
-        ("accepted",), description="Block statuses counted as renovated for the 2026 target [assumed] (§1).")
+        ("accepted",), description="Block statuses counted as renovated for the 2026 target [assumed].")
+
+    # --- entry thresholds of a proposed project (准入门槛, POST /api/parcels/{code}/entry-check). The 容积率 floor,
+    # building coefficient, green ratio and supporting-facility caps are the ones above; these are the entry check's
+    # own. Where no Cixi value is published the default is None: not checked, reported as "no published value".
+    entry_invest_per_mu_wan_min: float | None = Field(
+        None, ge=0, description="投资强度 floor of a proposed project, 万元/亩 of fixed-asset investment. 暂定值 "
+        "(provisional): no Cixi value is published; 《工业项目建设用地控制指标》(国土资发〔2008〕24号) sets the "
+        "national floors by region class and industry (表1). None: not checked (no published value).")
+    entry_tax_per_mu_wan_min: float | None = Field(
+        None, ge=0, description="Expected 亩均税收 floor of a proposed project, 万元/亩 per year. 暂定值 "
+        "(provisional): no Cixi entry value is published (the action plan's 15万元/亩 is the 2026 target of "
+        "renovated blocks, not an entry threshold). None: not checked (no published value).")
+    entry_negative_list: tuple[str, ...] = Field(
+        (), description="产业负面清单: industry codes of GB/T 4754-2017 《国民经济行业分类》 (a section letter, or a "
+        "division, group or class such as C25, 251 or 2511) that a proposed project may not carry; a code covers "
+        "its subdivisions. 暂定 (provisional): empty, no list is published in the settings; set it (JSON list) to "
+        "the list in force. Empty: not checked.")
+
+    @field_validator("entry_negative_list", mode="before")
+    @classmethod
+    def _industry_codes(cls, value: object) -> object:
+        """Negative-list entries are GB/T 4754 codes: a section letter A–T, or 2–4 digits with an optional letter."""
+        if isinstance(value, (list, tuple)):
+            codes = tuple(str(v).strip().upper() for v in value)
+            bad = [c for c in codes if not INDUSTRY_CODE.fullmatch(c)]
+            if bad:
+                raise ValueError(f"not GB/T 4754 industry codes: {', '.join(bad)} (a section letter A–T, or 2–4 "
+                                 "digits with an optional section letter, e.g. C25 or 2511)")
+            return codes
+        return value
 
     @cached_property
     def rule_version(self) -> str:
