@@ -15,6 +15,7 @@ from app.api import (
     audit,
     auth,
     docs,
+    entry,
     exemptions,
     health,
     io,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(exemptions.router)
     app.include_router(programme.router)
+    app.include_router(entry.router)
     middleware.install(app, settings)
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "web"), name="web")

@@ -1,4 +1,4 @@
-"""The configurable numbers of the programme, with their DOMAIN.md defaults and sources.
+"""The configurable numbers of the programme, with their defaults and sources.
 
 Every value can be set as ``RENEWAL_PROGRAMME_<NAME>`` in the environment (dates as ``YYYY-MM-DD``, lists
 and mappings as JSON, e.g. ``RENEWAL_PROGRAMME_TOWN_REWARD_WAN_PER_MU='[1,1.5,2,3,5]'``). The 2026 tax
@@ -7,7 +7,7 @@ target (15万元/亩) and the statuses counted as renovated are those of the pla
 ``target_tax_per_mu`` and the progress figures cannot disagree. Results carry ``programme_version``:
 ``programme-1``, plus a digest of the values that differ from the defaults.
 
-Sources, as in DOMAIN.md: **[plan]** the Cixi action plan (2022-2026); **[Zhejiang]** 浙政发〔2018〕5号;
+Sources: **[plan]** the Cixi action plan (2022-2026); **[Zhejiang]** 浙政发〔2018〕5号;
 **[Cixi, secondary]** reported, not read in the original; **[assumed]** a product default.
 """
 
@@ -74,11 +74,11 @@ CLASS_INDICATORS: dict[str, tuple[str, str, str]] = {
 
 
 class ProgrammeRules(BaseSettings):
-    """Deadlines, targets, class method, 十化 checklist and incentive numbers of the programme (DOMAIN.md §1, §5)."""
+    """Deadlines, targets, class method, 十化 checklist and incentive numbers of the programme ([plan], [Zhejiang])."""
 
     model_config = SettingsConfigDict(env_prefix="RENEWAL_PROGRAMME_", extra="ignore", frozen=True)
 
-    # --- steps and deadlines [plan] (DOMAIN.md §1 实施步骤)
+    # --- steps and deadlines [plan] 实施步骤
     programme_start: dt.date = Field(dt.date(2022, 1, 1), description="Start of the programme (2022-2026) [plan].")
     survey_deadline: dt.date = Field(dt.date(2022, 4, 30), description="All blocks surveyed (已排查) by [plan].")
     plan_deadline: dt.date = Field(dt.date(2022, 6, 30), description="Town five-year plans approved (方案已批) by "
@@ -91,7 +91,7 @@ class ProgrammeRules(BaseSettings):
     acceptance_deadline: dt.date = Field(
         dt.date(2026, 12, 31), description="Acceptance window closes [plan]: a block accepted later is overdue.")
 
-    # --- 2026 targets [plan] (DOMAIN.md §1); the tax target is PlanningRules.target_tax_per_mu_wan
+    # --- 2026 targets [plan]; the tax target is PlanningRules.target_tax_per_mu_wan
     target_area_mu: float = Field(10_000, gt=0, description="亩 of old industrial blocks renovated by 2026 [plan].")
     target_new_above_scale: int = Field(200, gt=0, description="New above-scale industrial firms (新增规上工业企业) "
                                                               "in renovated blocks by 2026 [plan].")
@@ -101,7 +101,7 @@ class ProgrammeRules(BaseSettings):
         2021, ge=1949, le=2100, description="A firm is a new above-scale firm when it became above-scale (规上) "
         "after this year: the programme starts in 2022 [assumed].")
 
-    # --- 亩均效益 classes [Zhejiang] 浙政发〔2018〕5号 (DOMAIN.md §5); the computed class is indicative
+    # --- 亩均效益 classes [Zhejiang] 浙政发〔2018〕5号; the computed class is indicative
     class_weights: dict[str, float] = Field(
         {"tax_per_mu": 30, "value_added_per_mu": 20, "labour_productivity": 20, "value_added_per_tce": 10,
          "value_added_per_emission": 10, "rd_ratio": 10},
@@ -125,7 +125,7 @@ class ProgrammeRules(BaseSettings):
     exit_classes: tuple[str, ...] = Field(("D",), description="Classes flagged for 腾退 (exit) [plan: 限期腾退].")
     upgrade_classes: tuple[str, ...] = Field(("C",), description="Classes flagged for upgrading (提升) [assumed].")
 
-    # --- 十化 and 三场景 (DOMAIN.md §1): items in configuration; scenario names are unpublished placeholders
+    # --- 十化 and 三场景 [plan]: items in configuration; scenario names are unpublished placeholders
     tenx_items: tuple[ChecklistItem, ...] = Field(TENX_ITEMS, description="The ten standards (十化) [plan].")
     scenarios: tuple[ChecklistItem, ...] = Field(
         SCENARIOS, description="The three scenarios (三场景): official names not published, placeholders.")
@@ -138,7 +138,7 @@ class ProgrammeRules(BaseSettings):
     proxy_green_partly: float = Field(0.10, ge=0, le=1, description="园区公园化 proxy: green ratio ≥ this is partly "
                                                                     "met [assumed].")
 
-    # --- incentives [plan] (DOMAIN.md §1)
+    # --- incentives [plan]
     town_reward_wan_per_mu: tuple[float, ...] = Field(
         (1.0, 2.0, 3.0, 4.0, 5.0), description="Town reward (万元/亩) for difficulty bands 1..5: 1–5万元/亩 by "
                                                "difficulty [plan]; one value per band [assumed].")
