@@ -41,7 +41,8 @@ class RuleResult:
     rule: Annotated[str, Field(description="Rule id, e.g. far_min.")]
     title: Annotated[str, Field(description="What the rule checks (中文 and English).")]
     level: Annotated[Literal["parcel", "block"], Field(description="What the rule applies to.")]
-    source: Annotated[str, Field(description="Where the threshold comes from: a published document, or [assumed].")]
+    source: Annotated[str, Field(description="Where the threshold comes from: the published document and clause, "
+                                             "or 暂定值 (provisional) with the setting that changes it.")]
     outcome: Annotated[Outcome, Field(description="pass, fail, exempt, not_applicable or no_data.")]
     passed: Annotated[bool | None, Field(description="True on pass, false on fail, null otherwise.")]
     value: Annotated[float | None, Field(description="The figure checked, in `unit`.")]
@@ -199,7 +200,7 @@ def _building_coefficient_min(fig: Figures, rules: PlanningRules) -> Check:
 
 
 def _green_ratio_max(fig: Figures, rules: PlanningRules) -> Check:
-    """绿地率 ≤ 20 % [national, secondary; assumed]; shortfall = green m² above the cap."""
+    """绿地率 ≤ 20 % [national] 国土资发〔2008〕24号 附件1 (provisional until confirmed); shortfall = green m² over."""
     threshold = rules.green_ratio_max
     value = fig.green_ratio
     if value is None or fig.green_m2 is None:
@@ -262,39 +263,42 @@ def _target_tax(fig: Figures, rules: PlanningRules) -> Check:
 
 
 _PLAN = "慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026）"
+_CONTROLS = "《工业项目建设用地控制指标》(国土资发〔2008〕24号)"
+_RENTAL = "国办发〔2021〕22号"
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
         Rule("far_min", "parcel", "容积率下限 plot-ratio floor",
-             f"[plan] {_PLAN}: 容积率原则上不低于2.0, with per-block exemptions; counted floor "
-             "area doubles storeys above 8 m [national] 国土资发〔2008〕24号",
+             f"[plan] {_PLAN}: 容积率原则上不低于2.0, with per-block exemptions; counted floor area doubles storeys "
+             f"above 8 m [national] {_CONTROLS} 附件1 控制指标应用说明 (层高超过8米的该层建筑面积加倍计算)",
              True, "ratio", "m² counted floor area", True, lambda r: r.far_min, _far_min),
         Rule("supporting_floor_max", "parcel", "配套设施建筑面积占比上限 supporting-facility floor share cap",
-             "[national] 15 % of floor area; [plan] Cixi 30 %, the part above 15 % only for 宿舍型保障性租赁住房",
+             "[national] 15 % of floor area (clause to be confirmed; RENEWAL_RULE_SUPPORTING_FLOOR_NATIONAL_MAX); "
+             f"[plan] Cixi 30 %, the part above 15 % only for 宿舍型保障性租赁住房 ({_RENTAL})",
              False, "fraction", "m² supporting floor area", True, lambda r: r.supporting_floor_max,
              _supporting_floor_max),
         Rule("supporting_land_max", "parcel", "配套设施用地占比上限 supporting-facility land share cap",
-             "[national] 7 % of land (国土资发〔2008〕24号), raised to 15 % for 宿舍型保障性租赁住房 "
-             "(国办发〔2021〕22号); "
-             "[plan] Cixi 15 %, the part above 7 % only for 宿舍型保障性租赁住房; "
-             "unrecorded land apportioned by floor share [national]",
+             f"[national] 7 % of land ({_CONTROLS} 第四条(四)), raised to 15 % for 宿舍型保障性租赁住房 "
+             f"({_RENTAL}); [plan] Cixi 15 %, the part above 7 % only for 宿舍型保障性租赁住房; "
+             f"unrecorded land apportioned by floor share [national] ({_CONTROLS} 附件1)",
              False, "fraction", "m² supporting land", True, lambda r: r.supporting_land_max, _supporting_land_max),
         Rule("building_coefficient_min", "parcel", "建筑系数下限 building-coefficient floor",
-             "[national] 《工业项目建设用地控制指标》(国土资发〔2008〕24号): 建筑系数 ≥ 30 %; no structure or yard "
-             "data, so it equals "
-             "the building density",
+             f"[national] {_CONTROLS} 第四条(三): 建筑系数 ≥ 30 %; no structure or yard data, so it equals the "
+             "building density",
              True, "fraction", "m² footprint", True, lambda r: r.building_coefficient_min,
              _building_coefficient_min),
         Rule("green_ratio_max", "parcel", "绿地率上限 green-ratio cap",
-             "[national, secondary sources; assumed until confirmed] 工业项目绿地率 ≤ 20 %",
+             f"[national] {_CONTROLS} 附件1: 工业项目绿地率 ≤ 20 %, as reproduced in secondary sources; 暂定值 "
+             "(provisional, set by RENEWAL_RULE_GREEN_RATIO_MAX) until confirmed against the original",
              False, "fraction", "m² green area", False, lambda r: r.green_ratio_max, _green_ratio_max),
         Rule("old_block", "block", "老旧工业区块认定 old-block criterion (fails = is an old block)",
              f"[plan] {_PLAN} 实施范围: 亩均税收5万元以下 (以下 includes 5万: 《民法典》第一千二百五十九条) with fire "
-             "hazards, illegal buildings, low-level industry or a dirty environment; hazard flags needed [assumed]",
+             "hazards, illegal buildings, low-level industry or a dirty environment; hazard flags needed: 暂定值 "
+             "(provisional, set by RENEWAL_RULE_OLD_BLOCK_MIN_FLAGS)",
              True, "万元/亩", "元/年 tax", False, lambda r: r.old_block_tax_per_mu_wan, _old_block, strict=True),
         Rule("target_tax_per_mu", "block", "改造区块亩均税收目标 2026 tax-per-亩 target of renovated blocks",
              f"[plan] {_PLAN} 2026 targets: 亩均税收 ≥ 15万元/亩 in renovated blocks; statuses counted as "
-             "renovated [assumed]",
+             "renovated: 暂定值 (provisional, set by RENEWAL_RULE_TARGET_STATUSES)",
              True, "万元/亩", "元/年 tax", False, lambda r: r.target_tax_per_mu_wan, _target_tax),
     )
 }
