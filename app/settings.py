@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     joint_tolerance_m: float = Field(
         0.5, ge=0, le=5, description="联合开发: gaps/overlaps narrower than this (m) still make parcels adjacent.")
     land_rate: float = Field(
-        0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups; 6% [assumed] (DOMAIN.md §6).")
+        0.06, gt=0, lt=1, description="土地还原率 r for joint-development top-ups (GB/T 18508-2014 "
+        "《城镇土地估价规程》 收益还原法); 6 % is 暂定值 (provisional) until the bureau gives Cixi's rate: "
+        "set RENEWAL_LAND_RATE.")
     db_connect_timeout_s: int = Field(3, description="Seconds before a database connection attempt fails.")
     db_statement_timeout_ms: int = Field(30000, description="Statement timeout for API requests (ms).")
     read_pool_size: int = Field(8, ge=1, description="asyncpg connections per worker for the hot reads (tiles and "

@@ -1,4 +1,4 @@
-"""亩均效益 classes A/B/C/D of enterprises (DOMAIN.md §5 [Zhejiang] 浙政发〔2018〕5号).
+"""亩均效益 classes A/B/C/D of enterprises ([Zhejiang] 浙政发〔2018〕5号; docs/rules.md §6.4).
 
 The class **published** by the bureau (``enterprises.class`` with ``class_year``) is the class used. Beside it,
 an **indicative** class is computed by the provincial method with configurable numbers: each indicator is
@@ -165,7 +165,8 @@ class FirmClass:
     town_code: Annotated[str, Field(description="区划代码.")]
     above_scale: Annotated[bool, Field(description="规上工业企业.")]
     revenue_yuan: Annotated[float | None, Field(description="主营业务收入, yuan/year.")]
-    land_mu: Annotated[float, Field(description="The firm's land: parcel land ÷ firms on the parcel, 亩 [assumed].")]
+    land_mu: Annotated[float, Field(description="The firm's land: parcel land ÷ firms on the parcel, 亩 (an equal "
+                                                "split: the data do not say who uses which part).")]
     tax_per_mu_wan: Annotated[float | None, Field(description="亩均税收, 万元/亩.")]
     published_class: Annotated[str | None, Field(description="Class as published by the bureau.")]
     published_year: Annotated[int | None, Field(description="Year of the published class.")]

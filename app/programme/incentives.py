@@ -1,4 +1,4 @@
-"""Incentives calculator (figures only: the decisions stay with people), DOMAIN.md §1 [plan].
+"""Incentives calculator (figures only: the decisions stay with people), [plan] policy measures (docs/rules.md §6.6).
 
 Each figure carries its inputs, the arithmetic in words and the policy clause it comes from:
 
@@ -71,8 +71,8 @@ def town_reward(area_mu: float, band: int, prules: ProgrammeRules) -> IncentiveF
         value_wan=_wan(value), flag=None, eligible=True,
         inputs={"area_mu": area_mu, "difficulty_band": band, "rate_wan_per_mu": rate},
         arithmetic=f"{area_mu:,.2f} 亩 × {rate:g} 万元/亩 (band {band}) = {_money(value)}",
-        clause=f"[plan] {PLAN} (DOMAIN.md §1, paraphrased): towns get 1–5万元/亩 by difficulty; one rate per "
-               "band [assumed]",
+        clause=f"[plan] {PLAN}, policy measures (paraphrased): towns get 1–5万元/亩 by difficulty; one rate per "
+               "band: 暂定值 (provisional, set by RENEWAL_PROGRAMME_TOWN_REWARD_WAN_PER_MU)",
         secondary=False, note=NOTE)
 
 
@@ -87,7 +87,7 @@ def relocation_reward(floor_area_m2: float, prules: ProgrammeRules) -> Incentive
         value_wan=_wan(value), flag=None, eligible=True,
         inputs={"relocated_floor_area_m2": floor_area_m2, "rate_yuan_per_m2": rate},
         arithmetic=f"{floor_area_m2:,.2f} m² × {rate:g} 元/m² = {value:,.2f} 元 ({_money(value)})",
-        clause=f"[plan] {PLAN} (DOMAIN.md §1, paraphrased): firms moving into state-built small-micro parks by "
+        clause=f"[plan] {PLAN}, policy measures (paraphrased): firms moving into state-built small-micro parks by "
                "land-for-floor-area swap get 200 元/m² of floor area",
         secondary=False, note=NOTE)
 
@@ -101,7 +101,7 @@ def state_acquisition(area_mu: float, prules: ProgrammeRules) -> IncentiveFigure
         flag=over, eligible=over, inputs={"acquisition_area_mu": area_mu, "line_mu": line},
         arithmetic=f"{area_mu:,.2f} 亩 {'≥' if over else '<'} {line:g} 亩: "
                    f"{'一事一议 (case by case)' if over else 'below the line: ordinary terms'}",
-        clause=f"[plan] {PLAN} (DOMAIN.md §1, paraphrased): state-owned acquisitions of ≥ 200 亩 for strategic "
+        clause=f"[plan] {PLAN}, policy measures (paraphrased): state-owned acquisitions of ≥ 200 亩 for strategic "
                "industries go to 一事一议",
         secondary=False, note=NOTE)
 
@@ -147,7 +147,7 @@ def absorb_reward(price_yuan: float, firm_class: str | None, revenue_yuan: float
         inputs={"price_yuan": price_yuan, "firm_class": firm_class, "revenue_yuan": revenue_yuan,
                 "tiers": [{"from_yuan": f, "rate": r} for f, r in sorted(tiers)], "cap_yuan": cap},
         arithmetic=arithmetic,
-        clause=f"[plan] {PLAN} (DOMAIN.md §1, paraphrased): A/B-class firms (亩均效益) with main revenue ≥ 1亿元 "
+        clause=f"[plan] {PLAN}, policy measures (paraphrased): A/B-class firms (亩均效益) with main revenue ≥ 1亿元 "
                "absorbing low-yield neighbours get tiered rewards; tiers [Cixi, secondary] 2023 measures for "
                "low-efficiency land as reported: 3% of the purchase price, at most 200万元",
         secondary=True, note=NOTE + " The tiers come from a secondary report; confirm with the published text.")

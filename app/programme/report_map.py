@@ -34,7 +34,7 @@ FROM towns t, LATERAL (SELECT ST_Transform(ST_Envelope(t.geom), 4326) AS bb) x
 WHERE t.code = :town
 """)
 
-# The town's blocks with their card figures: Σ ÷ Σ over each block's parcels (DOMAIN.md §4), from the
+# The town's blocks with their card figures: Σ ÷ Σ over each block's parcels (docs/rules.md §3.5), from the
 # per-parcel roll-up of the FAR rule (rule_sql.parcel_far_sql).
 BLOCKS_SQL = text(f"""
 WITH b AS (

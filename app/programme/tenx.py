@@ -1,11 +1,12 @@
 """The ten standards (十化) and three scenarios (三场景) of a block: a checklist with evidence, scored.
 
-Items come from configuration (DOMAIN.md §1 [plan]: 场地标准化 … 生活社区化; the scenarios' official names and
-indicator tables are not published, so they are placeholders labelled as such). Each item is met, partly
-met or not met, with evidence notes and who recorded it; a met item scores 1, a partly met one 0.5 (not
-assessed: 0). Two items have a **proxy** from the planning figures, shown when nobody has assessed them and
-always marked as a proxy: 建筑城市化 from the block's FAR (≥ the 2.0 floor met, ≥ 1.5 partly), 园区公园化
-from its green ratio (≥ 15% met, ≥ 10% partly) [assumed thresholds]. A recorded assessment wins over a proxy.
+Items come from configuration ([plan] 十化三场景, docs/rules.md §6.5: 场地标准化 … 生活社区化; the
+scenarios' official names and indicator tables are not published, so they are placeholders labelled as such).
+Each item is met, partly met or not met, with evidence notes and who recorded it; a met item scores 1, a partly
+met one 0.5 (not assessed: 0). Two items have a **proxy** from the planning figures, shown when nobody has
+assessed them and always marked as a proxy: 建筑城市化 from the block's FAR (≥ the 2.0 floor met, ≥ 1.5
+partly), 园区公园化 from its green ratio (≥ 15% met, ≥ 10% partly): provisional thresholds. A recorded
+assessment wins over a proxy.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from app.programme.config import PLAN, ProgrammeRules
 STATES = ("met", "partly", "not_met")
 STATE_ZH = {"met": "达标", "partly": "部分达标", "not_met": "未达标"}
 SOURCE = (f"[plan] {PLAN}: 十化三场景 standard; items and scenarios configurable, scenario names unpublished "
-          "(placeholders); proxies and their thresholds [assumed] (DOMAIN.md §1)")
+          "(placeholders); proxy thresholds 暂定值 (provisional, set by RENEWAL_PROGRAMME_PROXY_FAR_PARTLY, "
+          "RENEWAL_PROGRAMME_PROXY_GREEN_MET, RENEWAL_PROGRAMME_PROXY_GREEN_PARTLY)")
 
 
 def points(state: str | None, prules: ProgrammeRules) -> float:
@@ -67,12 +69,14 @@ def proxies(fig: Figures | None, rules: PlanningRules, prules: ProgrammeRules) -
     urban = proxy_building_urban(fig.far, rules.far_min, prules.proxy_far_partly)
     if urban is not None and fig.far is not None:
         out["building_urban"] = Proxy(urban, fig.far, f"proxy: 容积率 {fig.far:.2f}; ≥ {rules.far_min:g} met, "
-                                                       f"≥ {prules.proxy_far_partly:g} partly [assumed]")
+                                                       f"≥ {prules.proxy_far_partly:g} partly (暂定值 provisional, "
+                                                       "RENEWAL_PROGRAMME_PROXY_FAR_PARTLY)")
     park = proxy_park_garden(fig.green_ratio, prules.proxy_green_met, prules.proxy_green_partly)
     if park is not None and fig.green_ratio is not None:
         out["park_garden"] = Proxy(park, fig.green_ratio,
                                    f"proxy: 绿地率 {fig.green_ratio:.1%}; ≥ {prules.proxy_green_met:.0%} met, "
-                                   f"≥ {prules.proxy_green_partly:.0%} partly [assumed]")
+                                   f"≥ {prules.proxy_green_partly:.0%} partly (暂定值 provisional, "
+                                   "RENEWAL_PROGRAMME_PROXY_GREEN_MET, RENEWAL_PROGRAMME_PROXY_GREEN_PARTLY)")
     return out
 
 
