@@ -8,7 +8,8 @@ target (15万元/亩) and the statuses counted as renovated are those of the pla
 ``programme-1``, plus a digest of the values that differ from the defaults.
 
 Sources: **[plan]** the Cixi action plan (2022-2026); **[Zhejiang]** 浙政发〔2018〕5号;
-**[Cixi, secondary]** reported, not read in the original; **[assumed]** a product default.
+**[Cixi, secondary]** reported, not read in the original; **暂定值 (provisional)** a product default where
+nothing is published, named with its setting. Every number, its source and a worked example: docs/rules.md §6.
 """
 
 from __future__ import annotations
@@ -96,10 +97,12 @@ class ProgrammeRules(BaseSettings):
     target_new_above_scale: int = Field(200, gt=0, description="New above-scale industrial firms (新增规上工业企业) "
                                                               "in renovated blocks by 2026 [plan].")
     area_basis: str = Field("block", pattern="^(block|parcels)$", description="What a renovated block adds to the "
-                            "area target: its outline (block) or the land of its parcels [assumed].")
+                            "area target: its outline (block) or the land of its parcels; 暂定值 (provisional, "
+                            "RENEWAL_PROGRAMME_AREA_BASIS).")
     new_above_scale_after_year: int = Field(
         2021, ge=1949, le=2100, description="A firm is a new above-scale firm when it became above-scale (规上) "
-        "after this year: the programme starts in 2022 [assumed].")
+        "after this year: the programme starts in 2022; 暂定值 (provisional, "
+        "RENEWAL_PROGRAMME_NEW_ABOVE_SCALE_AFTER_YEAR).")
 
     # --- 亩均效益 classes [Zhejiang] 浙政发〔2018〕5号; the computed class is indicative
     class_weights: dict[str, float] = Field(
@@ -111,19 +114,21 @@ class ProgrammeRules(BaseSettings):
         {"tax_per_mu": 100}, description="Weights for below-scale firms: mainly 亩均税收 [Zhejiang].")
     class_benchmarks: dict[str, float] = Field(
         {"tax_per_mu": 100_000.0, "output_per_mu": 2_000_000.0, "output_per_tce": 200_000.0},
-        description="Benchmark of each indicator (its unit): score term = weight × value ÷ benchmark [assumed: "
-                    "Cixi's benchmarks are not published].")
+        description="Benchmark of each indicator (its unit): score term = weight × value ÷ benchmark; 暂定值 "
+                    "(provisional, RENEWAL_PROGRAMME_CLASS_BENCHMARKS): Cixi's benchmarks are not published.")
     class_proxies: dict[str, str] = Field(
         {"value_added_per_mu": "output_per_mu", "value_added_per_tce": "output_per_tce"},
         description="Indicator → proxy measured in its place when the indicator is not in the data; "
-                    "{} turns proxies off [assumed].")
+                    "{} turns proxies off; 暂定 (provisional, RENEWAL_PROGRAMME_CLASS_PROXIES).")
     class_ratio_cap: float = Field(3.0, gt=0, description="Each value ÷ benchmark is capped at this, so that one "
-                                                          "indicator cannot carry the score [assumed].")
+                                                          "indicator cannot carry the score; 暂定值 (provisional, "
+                                                          "RENEWAL_PROGRAMME_CLASS_RATIO_CAP).")
     class_bands: tuple[float, float, float] = Field(
         (0.20, 0.60, 0.95), description="Upper percentile bounds of A, B and C (best first); D is the rest: A top "
                                         "20%, B 20-60%, C 60-95%, D bottom 5% [Zhejiang, common practice].")
     exit_classes: tuple[str, ...] = Field(("D",), description="Classes flagged for 腾退 (exit) [plan: 限期腾退].")
-    upgrade_classes: tuple[str, ...] = Field(("C",), description="Classes flagged for upgrading (提升) [assumed].")
+    upgrade_classes: tuple[str, ...] = Field(("C",), description="Classes flagged for upgrading (提升); 暂定值 "
+                                                                 "(provisional, RENEWAL_PROGRAMME_UPGRADE_CLASSES).")
 
     # --- 十化 and 三场景 [plan]: items in configuration; scenario names are unpublished placeholders
     tenx_items: tuple[ChecklistItem, ...] = Field(TENX_ITEMS, description="The ten standards (十化) [plan].")
@@ -132,16 +137,20 @@ class ProgrammeRules(BaseSettings):
     score_met: float = Field(1.0, description="Score of an item met.")
     score_partly: float = Field(0.5, description="Score of an item partly met.")
     proxy_far_partly: float = Field(1.5, ge=0, description="建筑城市化 proxy: FAR ≥ the floor (2.0) is met, ≥ this "
-                                                          "partly [assumed].")
-    proxy_green_met: float = Field(0.15, ge=0, le=1, description="园区公园化 proxy: green ratio ≥ this is met "
-                                                                 "[assumed].")
+                                                          "partly; 暂定值 (provisional, "
+                                                          "RENEWAL_PROGRAMME_PROXY_FAR_PARTLY).")
+    proxy_green_met: float = Field(0.15, ge=0, le=1, description="园区公园化 proxy: green ratio ≥ this is met; "
+                                                                 "暂定值 (provisional, "
+                                                                 "RENEWAL_PROGRAMME_PROXY_GREEN_MET).")
     proxy_green_partly: float = Field(0.10, ge=0, le=1, description="园区公园化 proxy: green ratio ≥ this is partly "
-                                                                    "met [assumed].")
+                                                                    "met; 暂定值 (provisional, "
+                                                                    "RENEWAL_PROGRAMME_PROXY_GREEN_PARTLY).")
 
     # --- incentives [plan]
     town_reward_wan_per_mu: tuple[float, ...] = Field(
         (1.0, 2.0, 3.0, 4.0, 5.0), description="Town reward (万元/亩) for difficulty bands 1..5: 1–5万元/亩 by "
-                                               "difficulty [plan]; one value per band [assumed].")
+                                               "difficulty [plan]; one value per band: 暂定值 (provisional, "
+                                               "RENEWAL_PROGRAMME_TOWN_REWARD_WAN_PER_MU).")
     relocation_reward_yuan_per_m2: float = Field(
         200.0, ge=0, description="Reward per m² of floor area for firms moving into state-built small-micro parks "
                                  "by land-for-floor-area swap [plan].")

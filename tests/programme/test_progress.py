@@ -128,7 +128,10 @@ def test_config_states_numbers_and_sources(site):
     body = site.client.get("/api/programme/config").json()
     assert body["programme"]["target_area_mu"]["value"] == 10_000
     assert "[plan]" in body["programme"]["target_area_mu"]["description"]
-    assert "[assumed]" in body["programme"]["area_basis"]["description"]
+    area_basis = body["programme"]["area_basis"]["description"]
+    assert "暂定值 (provisional, RENEWAL_PROGRAMME_AREA_BASIS)" in area_basis
+    assert not any("assumed" in v["description"] or ".md" in v["description"] or "§" in v["description"]
+                   for v in body["programme"].values())  # what users read cites no developer note (issue 17)
     assert [(d["step"], d["due"]) for d in body["deadlines"]] == [
         ("surveyed", "2022-04-30"), ("planned", "2022-06-30"), ("works", "2026-09-30"), ("accepted", "2026-12-31")]
     assert body["target_tax_per_mu_wan"] == 15 and body["renovated_statuses"] == ["accepted"]
