@@ -8,7 +8,7 @@ import geopandas as gpd
 import pyogrio
 from shapely.geometry import MultiPolygon, Polygon, box
 
-X0, Y0 = 620000.0, 3342900.0  # near (121.25°E, 30.2°N), DOMAIN.md §3
+X0, Y0 = 620000.0, 3342900.0  # near (121.25°E, 30.2°N), docs/rules.md §2.3
 
 
 def layers() -> dict[str, gpd.GeoDataFrame]:

@@ -91,7 +91,7 @@ def test_crs_variants_land_in_the_same_place(fresh, tmp_path, epsg):
     for name in ("towns", "blocks"):
         importer.import_file(fresh, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name, limits=LIMITS)
     moved = layers["parcels"].to_crs(epsg)
-    if epsg == 4528:  # zone-prefixed easting: 40 500 000 false easting (DOMAIN.md §3)
+    if epsg == 4528:  # zone-prefixed easting: 40 500 000 false easting (EPSG:4528, docs/rules.md §2.3)
         assert moved.geometry.bounds["minx"].min() == pytest.approx(40_620_000.0)
     importer.import_file(fresh, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels", limits=LIMITS)
     got = read_back(fresh, "parcels", tmp_path)

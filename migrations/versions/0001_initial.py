@@ -18,7 +18,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The codes and labels as this revision created them (DOMAIN.md §1); later changes need a new revision.
+# The codes and labels as this revision created them ([plan] 实施步骤, 改造路径); later changes need a new revision.
 BLOCK_STATUSES = (
     ("listed", "已列入", "Listed"),
     ("surveyed", "已排查", "Surveyed"),

@@ -62,7 +62,7 @@ def codes_in_tile(db: Engine, table: str, z: int, x: int, y: int, margin: float)
 
 
 def twin_far(db: Engine) -> dict[str, float]:
-    """FAR of every parcel from raw rows and the Python twin of the counted floor area (DOMAIN.md §4)."""
+    """FAR of every parcel from raw rows and the Python twin of the counted floor area (docs/rules.md §3.3)."""
     with db.connect() as conn:
         land = dict(conn.execute(text("SELECT code, ST_Area(geom) FROM parcels")).all())
         counted: dict[str, float] = defaultdict(float)

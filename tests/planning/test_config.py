@@ -1,4 +1,4 @@
-"""Rule configuration: DOMAIN.md defaults, RENEWAL_RULE_* overrides, and the rule_version they give."""
+"""Rule configuration: the defaults of docs/rules.md §5, RENEWAL_RULE_* overrides, and the rule_version they give."""
 
 from __future__ import annotations
 

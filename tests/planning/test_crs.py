@@ -29,7 +29,7 @@ def test_land_areas_and_far_are_invariant_to_the_file_crs(databases, base_settin
         for name in ("towns", "blocks"):
             importer.import_file(engine, handmade.write(layers[name], tmp_path / f"{name}.gpkg"), name, limits=LIMITS)
         moved = layers["parcels"].to_crs(epsg)
-        if epsg == 4528:  # zone-prefixed easting (DOMAIN.md §3)
+        if epsg == 4528:  # zone-prefixed easting (EPSG:4528, docs/rules.md §2.3)
             assert moved.geometry.bounds["minx"].min() == pytest.approx(40_620_000.0)
         importer.import_file(engine, handmade.write(moved, tmp_path / "parcels.gpkg"), "parcels", limits=LIMITS)
         importer.import_file(engine, handmade.write(layers["buildings"], tmp_path / "b.gpkg"), "buildings",

@@ -1,4 +1,4 @@
-"""The formulas of DOMAIN.md §2/§4 and the Python twin of the SQL, worked by hand; hypothesis properties."""
+"""The formulas of docs/rules.md §2 and §3 and the Python twin of the SQL, worked by hand; hypothesis properties."""
 
 from __future__ import annotations
 

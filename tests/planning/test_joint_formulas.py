@@ -1,4 +1,4 @@
-"""Joint-development formulas (DOMAIN.md §6), worked by hand."""
+"""Joint-development formulas (GB/T 18508-2014 income method; docs/rules.md §7), worked by hand."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from app.planning import joint
 def test_domain_check_value():
     # P50 = 13.6万元/亩, r = 6%, m = 20, n = 45:
     # (1.06^-20 - 1.06^-45) / (1 - 1.06^-50) = (0.3118047 - 0.0726483) / 0.9457116 = 0.2528844
-    # × 13.6万 = 3.4392万元/亩 (DOMAIN.md: 3.44万元/亩)
+    # × 13.6万 = 3.4392万元/亩 (docs/rules.md §7: 3.44万元/亩)
     assert joint.top_up_per_mu(136_000, 20, 45, 0.06) == pytest.approx(34_392.1, abs=0.1)
 
 
