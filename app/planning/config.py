@@ -1,4 +1,4 @@
-"""The configurable numbers of the planning rules, with their defaults and published sources (docs/planning.md).
+"""The configurable numbers of the planning rules, with their defaults and published sources (docs/rules.md §5).
 
 Every threshold can be set as ``RENEWAL_RULE_<NAME>`` in the environment (tuples as JSON, e.g.
 ``RENEWAL_RULE_TARGET_STATUSES='["in_progress","accepted"]'``). Results carry ``rule_version``: the
@@ -50,16 +50,19 @@ class PlanningRules(BaseSettings):
         0.6, ge=0, le=1, description="Factor of basement storeys in commercial use (地下商业) [Ningbo] "
         "甬规字〔2010〕122号《宁波市建设工程容积率计算规则》.")
     count_illegal: bool = Field(
-        False, description="Whether illegal buildings (违法建筑) count in floor area [assumed].")
+        False, description="Whether illegal buildings (违法建筑) count in floor area; 暂定值 (provisional, "
+        "RENEWAL_RULE_COUNT_ILLEGAL): no document says whether unlawful floor area counts.")
     supporting_uses: tuple[str, ...] = Field(
         ("office", "dormitory", "canteen"),
         description="Building uses that are 行政办公及生活服务设施 [national] 国土资发〔2008〕24号.")
     dormitory_uses: tuple[str, ...] = Field(
         ("dormitory",), description="Uses that are dormitory-type rental housing (宿舍型保障性租赁住房) [plan].")
     supporting_land_national_max: float = Field(
-        0.07, ge=0, le=1, description="National cap on the supporting-facility land share [national].")
+        0.07, ge=0, le=1, description="National cap on the supporting-facility land share [national] "
+        "国土资发〔2008〕24号 第四条(四).")
     supporting_floor_national_max: float = Field(
-        0.15, ge=0, le=1, description="National cap on the supporting-facility floor share [national].")
+        0.15, ge=0, le=1, description="National cap on the supporting-facility floor share [national] (clause to "
+        "be confirmed: 国土资发〔2008〕24号 caps the land share only).")
     supporting_land_max: float = Field(
         0.15, ge=0, le=1, description="Cixi cap on the supporting land share, the part above the national cap "
         "for dormitories only [plan].")
@@ -67,18 +70,33 @@ class PlanningRules(BaseSettings):
         0.30, ge=0, le=1, description="Cixi cap on the supporting floor share, the part above the national cap "
         "for dormitories only [plan].")
     building_coefficient_min: float = Field(
-        0.30, ge=0, le=1, description="建筑系数 floor [national].")
+        0.30, ge=0, le=1, description="建筑系数 floor [national] 国土资发〔2008〕24号 第四条(三).")
     green_ratio_max: float = Field(
-        0.20, ge=0, le=1, description="绿地率 cap for industrial projects [national, secondary; assumed].")
+        0.20, ge=0, le=1, description="绿地率 cap for industrial projects [national] 国土资发〔2008〕24号 附件1, as "
+        "reproduced in secondary sources; 暂定值 (provisional, RENEWAL_RULE_GREEN_RATIO_MAX) until confirmed.")
     old_block_tax_per_mu_wan: float = Field(
         5.0, ge=0, description="亩均税收 (万元/亩) below which a block with hazard flags is an old block [plan].")
     old_block_min_flags: int = Field(
         1, ge=0, le=4, description="Hazard flags (fire, illegal buildings, low industry, poor environment) a "
-        "block needs, with low tax, to meet the old-block criterion [assumed].")
+        "block needs, with low tax, to meet the old-block criterion; 暂定值 (provisional, "
+        "RENEWAL_RULE_OLD_BLOCK_MIN_FLAGS): the plan does not say how many.")
     target_tax_per_mu_wan: float = Field(
         15.0, ge=0, description="2026 target 亩均税收 (万元/亩) of renovated blocks [plan].")
     target_statuses: tuple[str, ...] = Field(
-        ("accepted",), description="Block statuses counted as renovated for the 2026 target [assumed].")
+        ("accepted",), description="Block statuses counted as renovated for the 2026 target; 暂定值 (provisional, "
+        "RENEWAL_RULE_TARGET_STATUSES).")
+
+    # --- joint developments (联合开发): how the adjacency tolerance (RENEWAL_JOINT_TOLERANCE_M, or the request's
+    # tolerance_m) is applied; product defaults [assumed], no published value.
+    joint_shared_boundary_factor: float = Field(
+        4.0, gt=2, le=100, description="联合开发 adjacency: two parcels are neighbours when at least this many × the "
+        "tolerance of one's boundary lies within the tolerance of the other (2 m at the default 0.5 m). More than 2: "
+        "a touch at a single point leaves about 2 × the tolerance near the other parcel, which is not adjacency "
+        "[assumed].")
+    joint_closing_factor: float = Field(
+        0.5, ge=0, le=5, description="联合开发 merged outline: the union of the parcels closed by ± this × the "
+        "tolerance (mitred joins), so that gaps and slivers narrower than 2 × this × the tolerance close while real "
+        "holes (a foreign courtyard) stay [assumed].")
 
     # --- entry thresholds of a proposed project (准入门槛, POST /api/parcels/{code}/entry-check). The 容积率 floor,
     # building coefficient, green ratio and supporting-facility caps are the ones above; these are the entry check's

@@ -35,13 +35,11 @@ from app.db.schema import storage_srid
 from app.errors import InvalidParameter, NotFound
 from app.planning import formulas
 from app.planning.config import INDUSTRY_CODE, PlanningRules
-from app.planning.rules import RATIO_TOLERANCE
+from app.planning.rules import RATIO_TOLERANCE, RULES
 
 Outcome = Literal["pass", "fail", "not_checked"]
 
-_PLAN = "慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026）"
 _CONTROLS = "《工业项目建设用地控制指标》(国土资发〔2008〕24号)"
-_RENTAL = "《国务院办公厅关于加快发展保障性租赁住房的意见》(国办发〔2021〕22号)"
 NO_PUBLISHED_VALUE = "no published value"
 
 # GB/T 4754-2017 sections (门类) by their divisions (大类): A 01–05 … T 97.
@@ -300,7 +298,8 @@ def _result(id_: str, zh: str, en: str, *, value: float | str | None, comparison
     return EntryResult(id=id_, name_zh=zh, name_en=en, outcome=outcome, passed=ok, value=value,
                        comparison=comparison, threshold=threshold, unit=unit,
                        shortfall=None if ok is None else 0.0 if ok else shortfall, shortfall_unit=shortfall_unit,
-                       source=source, provisional=provisional, setting=setting, explanation=explanation)
+                       source=source, provisional=provisional or "暂定值" in source, setting=setting,
+                       explanation=explanation)
 
 
 def _per_mu_floor(id_: str, zh: str, en: str, *, value: float, amount_yuan: float, threshold: float | None,
@@ -341,8 +340,7 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
                "region class and industry (表1)"))
 
     # 容积率: the programme's floor, or the block's exemption (a lower floor, or the rule lifted)
-    far_source = (f"[plan] {_PLAN}: 容积率原则上不低于2.0 (RENEWAL_RULE_FAR_MIN); storeys above "
-                  f"{rules.height_threshold_m:g} m count ×{rules.height_multiplier:g}: {_CONTROLS} 容积率")
+    far_source = RULES["far_min"].source
     if project.storey_heights_m is None:
         notes.append("no storey heights given: 计容建筑面积 = floor area (a storey above "
                      f"{rules.height_threshold_m:g} m would count ×{rules.height_multiplier:g})")
@@ -382,7 +380,7 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
     results.append(_result(
         "building_coefficient_min", "建筑系数", "building coefficient", value=fig.building_coefficient,
         comparison="≥", threshold=threshold, unit="fraction", shortfall=short, shortfall_unit="m² footprint",
-        source=f"[national] {_CONTROLS} 建筑系数: 工业项目的建筑系数应不低于30%", ok=ok, explanation=text,
+        source=RULES["building_coefficient_min"].source, ok=ok, explanation=text,
         setting="RENEWAL_RULE_BUILDING_COEFFICIENT_MIN"))
 
     threshold = rules.green_ratio_max
@@ -395,8 +393,7 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
     results.append(_result(
         "green_ratio_max", "绿地率", "green ratio", value=fig.green_ratio, comparison="≤", threshold=threshold,
         unit="fraction", shortfall=excess, shortfall_unit="m² green area", ok=ok, explanation=text,
-        source=f"[national] {_CONTROLS} 绿地率: 工业企业内部一般不得安排绿地, 因生产工艺等特殊要求需要安排的, "
-               "绿地率不得超过20%", setting="RENEWAL_RULE_GREEN_RATIO_MAX"))
+        source=RULES["green_ratio_max"].source, setting="RENEWAL_RULE_GREEN_RATIO_MAX"))
 
     for kind, zh, en, value, dorm, cap, national, amount, basis, basis_name, setting in (
         ("land", "配套设施用地占比", "supporting-facility land share", fig.supporting_land_share,
@@ -418,14 +415,10 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
                 f"{_pct(dorm_share)}, at most {_pct(cap)})")
         if not ok:
             text += f"; {excess:,.2f} m² of supporting {basis_name} above the cap"
-        national_source = (f"[national] {_CONTROLS} 行政办公及生活服务设施用地所占比重: 不得超过7%"
-                           if kind == "land" else "[national] 15 % of the floor area")
         results.append(_result(
             f"supporting_{kind}_max", zh, en, value=value, comparison="≤", threshold=threshold, unit="fraction",
             shortfall=excess, shortfall_unit=f"m² supporting {basis_name}", ok=ok, explanation=text, setting=setting,
-            source=f"{national_source}; raised for 宿舍型保障性租赁住房: {_RENTAL} (用地 7% → 15%, 建筑面积相应提高); "
-                   f"[plan] {_PLAN}: Cixi {'15' if kind == 'land' else '30'} %, the part above the national cap "
-                   "only for dormitories"))
+            source=RULES[f"supporting_{kind}_max"].source))
 
     results.append(_per_mu_floor(
         "tax_per_mu_min", "亩均税收", "expected tax per 亩", value=fig.tax_per_mu_wan, amount_yuan=project.tax_yuan,

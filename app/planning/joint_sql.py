@@ -1,11 +1,17 @@
 """Joint development (联合开发) in PostGIS: adjacency, the merged outline, figures, storage.
 
-Adjacency: two parcels are neighbours when at least ``MIN_SHARED_TOLERANCES`` × tolerance of one's
+Adjacency: two parcels are neighbours when at least ``joint_shared_boundary_factor`` (4) × tolerance of one's
 boundary lies within the tolerance of the other. A shared edge counts its whole length, also across a
 digitizing gap or overlap narrower than the tolerance; a touch at a single point leaves at most about
 2 × tolerance of boundary near the other parcel, so it is not adjacency.
-Merged outline: the union of the parcels closed by ± tolerance/2 (mitred, so right-angled corners stay
-exact): slivers narrower than the tolerance close, real holes such as a foreign courtyard stay.
+Merged outline: the union of the parcels closed by ± ``joint_closing_factor`` (½) × tolerance (mitred, so
+right-angled corners stay exact): slivers narrower than the tolerance close, real holes such as a foreign
+courtyard stay. Both factors are planning rules (``RENEWAL_RULE_JOINT_*``), the tolerance itself a setting or the
+request's.
+
+A joint development is a consortium of land-rights holders; 一事一议 (case by case) is the plan's path for
+state-owned acquisitions of at least 200 亩 for strategic industries (``ProgrammeRules.state_acquisition_mu``,
+:func:`app.programme.incentives.state_acquisition`), not for consortia, so the figures carry no such flag.
 """
 
 from __future__ import annotations
@@ -24,8 +30,12 @@ from app.planning.config import PlanningRules
 from app.planning.formulas import far, mu_from_m2
 from app.planning.metrics import parcel_figures
 
-MIN_SHARED_TOLERANCES = 4.0  # a shared boundary must be ≥ 4 × tolerance long (2 m at the default 0.5 m)
-ACQUISITION_LINE_MU = 200.0  # [plan]: ≥ 200 亩 goes to 一事一议
+MIN_TOLERANCE_M = 0.01
+"""With a tolerance of 0 the shared boundary still has to be ``joint_shared_boundary_factor`` × 1 cm long."""
+MAX_TOLERANCE_M = 5.0
+"""The largest adjacency tolerance a proposal may ask for (as the setting ``RENEWAL_JOINT_TOLERANCE_M``)."""
+DROPPED_FIGURES = ("one_case_one_discussion", "acquisition_line_mu")
+"""Figures stored by earlier versions that no longer apply (一事一议 is not a consortium's): left out on reading."""
 
 
 PARCELS = text("""
@@ -41,11 +51,12 @@ FROM p a JOIN p b ON a.id < b.id AND ST_DWithin(a.geom, b.geom, :tol)
 WHERE ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Buffer(b.geom, :tol))) >= :min_shared
 """)
 
-# The merged outline (storage CRS): union, closed by ± tolerance/2 with mitred joins; number of parts.
+# The merged outline (storage CRS): union, closed by ± :closing_m (the closing factor × tolerance) with mitred
+# joins; number of parts.
 MERGED = text("""
 WITH u AS (
-    SELECT ST_Buffer(ST_Buffer(ST_Union(geom), :half, 'join=mitre mitre_limit=5'),
-                     -CAST(:half AS float8), 'join=mitre mitre_limit=5') AS g
+    SELECT ST_Buffer(ST_Buffer(ST_Union(geom), :closing_m, 'join=mitre mitre_limit=5'),
+                     -CAST(:closing_m AS float8), 'join=mitre mitre_limit=5') AS g
     FROM parcels WHERE code = ANY(:codes)
 ), m AS (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS g FROM u)
 SELECT ST_AsEWKT(g) AS ewkt, ST_NumGeometries(g) AS parts, ST_Area(g) AS outline_area_m2,
@@ -154,8 +165,8 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     codes = list(dict.fromkeys(proposal.parcels))
     if len(codes) < 2:
         raise InvalidParameter("parcels: a joint development needs at least two different parcels", field="parcels")
-    if proposal.tolerance_m < 0 or proposal.tolerance_m > 5:
-        raise InvalidParameter("tolerance_m must be between 0 and 5 m", field="tolerance_m")
+    if proposal.tolerance_m < 0 or proposal.tolerance_m > MAX_TOLERANCE_M:
+        raise InvalidParameter(f"tolerance_m must be between 0 and {MAX_TOLERANCE_M:g} m", field="tolerance_m")
     rows = {r.code: r for r in conn.execute(PARCELS, {"codes": codes})}
     unknown = [c for c in codes if c not in rows]
     if unknown:
@@ -168,14 +179,14 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     _check_members(proposal, owners)
 
     tol = proposal.tolerance_m
-    edges = [(a, b) for a, b in conn.execute(ADJACENT, {"codes": codes, "tol": tol,
-                                                         "min_shared": MIN_SHARED_TOLERANCES * max(tol, 0.01)})]
+    min_shared = rules.joint_shared_boundary_factor * max(tol, MIN_TOLERANCE_M)
+    edges = [(a, b) for a, b in conn.execute(ADJACENT, {"codes": codes, "tol": tol, "min_shared": min_shared})]
     groups = joint.connected_groups(codes, edges)
     if len(groups) > 1:
         cut = groups[1] if len(groups) == 2 else [c for g in groups[1:] for c in g]
         raise NotConnected(f"parcels: {', '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut off from "
                            f"{', '.join(groups[0])} (no shared boundary within {tol:g} m)", field="parcels")
-    merged = conn.execute(MERGED, {"codes": codes, "half": tol / 2}).one()
+    merged = conn.execute(MERGED, {"codes": codes, "closing_m": rules.joint_closing_factor * tol}).one()
     if merged.parts != 1:
         raise NotConnected(f"parcels: the merged outline has {merged.parts} parts", field="parcels")
 
@@ -234,8 +245,6 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
                                      joint.land_area_shares_pct([sum(rows[c].land_area_m2 for c in codes
                                                                      if owners[c] == m.owner)
                                                                  for m in proposal.members]), strict=True)],
-        "one_case_one_discussion": land_mu >= ACQUISITION_LINE_MU,
-        "acquisition_line_mu": ACQUISITION_LINE_MU,
         "rule_version": rules.rule_version,
         "ewkt": merged.ewkt,
     }
@@ -276,7 +285,7 @@ def get(conn: Connection, jd_id: int) -> dict[str, Any]:
     row = conn.execute(GET, {"id": jd_id}).first()
     if row is None:
         raise NotFound(f"no joint development with id {jd_id}", field="id")
-    figures = dict(row.figures)
+    figures = {k: v for k, v in row.figures.items() if k not in DROPPED_FIGURES}
     if "[assumed]" in str(figures.get("rate_source", "")):  # saved before the source was worded for users
         figures["rate_source"] = rate_source(given=False, configured=False)
         figures.update(rate_provisional=True, rate_setting=RATE_SETTING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from app.api import create_app
 from app.db.engine import make_engine
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, NotConnected
 from app.io import importer
 from app.io.safety import IOLimits
 from tests.api.test_tiles import tile_of
@@ -126,7 +127,7 @@ def test_three_in_a_row(client):
     assert f["top_up_total_yuan"] == pytest.approx(391_945 + 221_952, abs=2)
     split = {s["owner"]: s["floor_area_m2"] for s in f["split"]}
     assert split == pytest.approx({"甲公司": 24_000, "乙公司": 21_000, "丙公司": 15_000})
-    assert f["one_case_one_discussion"] is False
+    assert "one_case_one_discussion" not in f and "acquisition_line_mu" not in f
 
 
 def test_save_read_and_list(client):
@@ -226,11 +227,60 @@ def test_foreign_courtyard_stays_a_hole(client):
     assert f["outline_area_m2"] == pytest.approx(300 * 300 - 100 * 100, abs=0.01)
 
 
-def test_two_hundred_mu_line(client):
+def test_a_consortium_over_200_mu_is_no_case_for_one_case_one_discussion(client):
+    """一事一议 is the plan's path for state-owned acquisitions of ≥ 200 亩 (ProgrammeRules.state_acquisition_mu,
+    the incentives calculator), not for a consortium of holders: a 240 亩 joint development carries no such flag."""
     f = client.post("/api/joint-developments/preview",
                     json=body(["BIG-A", "BIG-B"], [("甲公司", 50), ("乙公司", 50)])).json()
     assert f["land_area_mu"] == pytest.approx(240)  # 160 000 m² × 15 / 10 000
-    assert f["one_case_one_discussion"] is True
+    assert "one_case_one_discussion" not in f and "acquisition_line_mu" not in f
+    assert "一事一议" not in json.dumps(f, ensure_ascii=False)
+
+
+def test_stored_figures_lose_the_old_flag(client, jd_url, base_settings):
+    """Projects saved by earlier versions carried one_case_one_discussion: it is left out on reading."""
+    engine = make_engine(base_settings, jd_url)
+    with engine.begin() as conn:
+        jd_id = conn.execute(text(
+            "INSERT INTO joint_developments (name, tolerance_m, rate, valuation_date, term_end, land_area_m2, figures, "
+            "geom) VALUES ('旧记录', 0.5, 0.06, DATE '2025-01-01', DATE '2050-01-01', 10000, CAST(:f AS jsonb), "
+            "ST_GeomFromEWKT(:g)) RETURNING id"),
+            {"f": json.dumps({"name": "旧记录", "land_area_mu": 240.0, "one_case_one_discussion": True,
+                              "acquisition_line_mu": 200.0}),
+             "g": rect(0, 9000, 100, 9100)}).scalar_one()
+    engine.dispose()
+    again = client.get(f"/api/joint-developments/{jd_id}").json()
+    assert again["name"] == "旧记录" and again["land_area_mu"] == 240.0
+    assert "one_case_one_discussion" not in again and "acquisition_line_mu" not in again
+
+
+def test_tolerance_factors_come_from_the_rules(jd_url, base_settings):
+    """RENEWAL_RULE_JOINT_SHARED_BOUNDARY_FACTOR and _CLOSING_FACTOR, in place of literals (hand-worked)."""
+    from app.planning import joint_sql
+    from app.planning.config import PlanningRules
+
+    def proposal(codes, tolerance=0.5, owners=("甲公司", "乙公司")):
+        members = [joint_sql.Member(o, 100 / len(owners)) for o in owners]
+        return joint_sql.Proposal(parcels=codes, members=members, tolerance_m=tolerance,
+                                  valuation_date=dt.date(2025, 1, 1))
+
+    engine = make_engine(base_settings, jd_url)
+    with engine.connect() as conn:
+        # the 0.3 m gap closes with ± 0.5 × 0.5 m = 0.25 m (a gap under 0.5 m) ...
+        merged = joint_sql.evaluate(conn, proposal(["GAP-A", "GAP-B"]), PlanningRules())
+        assert merged["outline_area_m2"] == pytest.approx(20_030, abs=0.01)
+        # ... but not with ± 0.2 × 0.5 m = 0.1 m (a gap under 0.2 m): the outline keeps two parts
+        with pytest.raises(NotConnected, match="the merged outline has 2 parts"):
+            joint_sql.evaluate(conn, proposal(["GAP-A", "GAP-B"]), PlanningRules(joint_closing_factor=0.2))
+        # RNG-S's boundary within 1.1 m of RNG-W: the 100 m shared edge + 1.1 m on along it + 1.1 m of its side =
+        # 102.2 m; at least 4 × 1.1 m = 4.4 m by default (adjacent), 100 × 1.1 m = 110 m with the factor 100 (not)
+        pair = proposal(["RNG-S", "RNG-W"], tolerance=1.1, owners=("甲公司",))
+        assert joint_sql.evaluate(conn, pair, PlanningRules())["land_area_m2"] == pytest.approx(40_000)
+        with pytest.raises(NotConnected, match="RNG-W is cut off from RNG-S .no shared boundary within 1.1 m."):
+            joint_sql.evaluate(conn, pair, PlanningRules(joint_shared_boundary_factor=100))
+    engine.dispose()
+    with pytest.raises(ValueError, match="greater than 2"):
+        PlanningRules(joint_shared_boundary_factor=2)  # a corner touch would count as adjacency
 
 
 @pytest.mark.parametrize(("payload", "status", "detail"), [
