@@ -2,8 +2,9 @@
 
 Areas are planar m² in the storage CRS (and 亩 = m² × 15 / 10000); money in yuan per year, per-亩 figures
 in yuan/亩 and, where the name ends in ``_wan``, 万元/亩. The formulas live in :mod:`app.planning`. Money
-figures are null for anonymous readers (``app.api.redact``). Rule sources are cited as users read them
-(:func:`app.planning.report.cited`). The compliance list also comes as a CSV or XLSX download
+figures are null for anonymous readers (``app.api.redact``). Rule sources come as users read them: the
+published document and clause, or 暂定值 (provisional) with its setting (:data:`app.planning.rules.RULES`). The
+compliance list also comes as a CSV or XLSX download
 (:mod:`app.planning.lists`, the function ``renewal check --format csv|xlsx`` uses).
 """
 
@@ -19,7 +20,6 @@ from app.api.deps import ConnectionDep, OptionalPrincipal, RulesDep
 from app.api.redact import for_reader, require_login_for
 from app.planning import lists, metrics
 from app.planning.money import MONEY_RULES
-from app.planning.report import cited
 from app.planning.rules import RULES
 
 router = APIRouter(prefix="/api", tags=["metrics"])
@@ -36,7 +36,7 @@ def parcel_metrics(
     code: Annotated[str, Path(description="宗地编号 (parcel code), e.g. 330282107001GB00001.")],
 ) -> metrics.ParcelMetrics:
     """Land (m², 亩), floor areas (m²), 容积率, density, shares, per-亩 figures, buildings and rule results."""
-    return cited(for_reader(principal, metrics.parcel_metrics(conn, code, rules)))
+    return for_reader(principal, metrics.parcel_metrics(conn, code, rules))
 
 
 @router.get("/blocks/{code}/metrics", response_model=metrics.BlockMetrics,
@@ -48,7 +48,7 @@ def block_metrics(
     code: Annotated[str, Path(description="区块编号 (block code), e.g. QK107-001.")],
 ) -> metrics.BlockMetrics:
     """The block's figures, hazard flags, failing-parcel counts and the old-block and tax-target results."""
-    return cited(for_reader(principal, metrics.block_metrics(conn, code, rules)))
+    return for_reader(principal, metrics.block_metrics(conn, code, rules))
 
 
 @router.get("/towns/{code}/metrics", response_model=metrics.TownMetrics,
@@ -60,7 +60,7 @@ def town_metrics(
     code: Annotated[str, Path(description="区划代码 (town code), e.g. 330282107.")],
 ) -> metrics.TownMetrics:
     """The town's figures, failing-parcel and failing-block counts, and its blocks with their results."""
-    return cited(for_reader(principal, metrics.town_metrics(conn, code, rules)))
+    return for_reader(principal, metrics.town_metrics(conn, code, rules))
 
 
 _FILES = {"csv": lists.CSV_MEDIA_TYPE, "xlsx": lists.XLSX_MEDIA_TYPE}
@@ -94,8 +94,8 @@ def compliance(
     if rule in MONEY_RULES:
         require_login_for(principal, f"the list of blocks failing {rule}")
     if format == "json":
-        return cited(lists.compliance_list(conn, rules, rule, town=town, block=block, outcome=outcome, limit=limit,
-                                           offset=offset))
+        return lists.compliance_list(conn, rules, rule, town=town, block=block, outcome=outcome, limit=limit,
+                                     offset=offset)
     table = lists.build(conn, rules, rule, town=town, block=block, outcome=outcome)
     filename = f"{_UNSAFE.sub('_', table.name)}.{format}"  # codes exist (checked), yet only safe characters
     return Response(lists.file_bytes([table], format, rules), media_type=_FILES[format],

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from app.api import create_app
 from app.db.engine import make_engine
 from app.planning.config import PlanningRules
+from app.planning.rules import RULES
 from tests.conftest import login_as
 from tests.planning import cases
 
@@ -155,4 +156,19 @@ def test_sources_are_cited_for_users_not_developers(api):
     assert "暂定值 (provisional, set by RENEWAL_RULE_GREEN_RATIO_MAX)" in green["rule"]["source"]
     assert all(i["source"] == green["rule"]["source"] for i in green["items"])
     far = rule(api.get(f"/api/parcels/{P['A1']}/metrics").json(), "far_min")
-    assert "国土资发〔2008〕24号" in far["source"]
+    assert "《工业项目建设用地控制指标》(国土资发〔2008〕24号) 附件1 控制指标应用说明" in far["source"]
+    coefficient = rule(api.get(f"/api/parcels/{P['A1']}/metrics").json(), "building_coefficient_min")
+    assert "国土资发〔2008〕24号) 第四条(三)" in coefficient["source"]
+    block = api.get(f"/api/blocks/{cases.BA}/metrics").json()
+    assert "暂定值 (provisional, set by RENEWAL_RULE_OLD_BLOCK_MIN_FLAGS)" in rule(block, "old_block")["source"]
+    assert "暂定值 (provisional, set by RENEWAL_RULE_TARGET_STATUSES)" in rule(block, "target_tax_per_mu")["source"]
+
+
+def test_rule_sources_are_worded_for_users_where_they_are_defined():
+    """The sources users read are the rules' own (no rewording at answer time): published documents and clauses,
+    and 暂定值 (provisional) with the setting that changes the value."""
+    for r in RULES.values():
+        assert r.source.startswith(("[plan]", "[national]")), r.id
+        assert ".md" not in r.source and "§" not in r.source and "assumed" not in r.source, r.id
+        if "暂定值" in r.source:
+            assert "(provisional, set by RENEWAL_RULE_" in r.source, r.id

@@ -38,6 +38,10 @@ def test_json_is_the_api_body_and_failures_exit_1(env):
     assert page["total"] == 5 and page["rule"]["id"] == "far_min"
     assert [i["code"] for i in page["items"]] == [P["A4b"], P["A4a"], P["A2"], P["B1"], P["A3"]]
     assert page["items"][0]["shortfall"] == 20_000.0
+    assert "附件1 控制指标应用说明" in page["rule"]["source"]  # the clause, as the rule defines it (issue 17)
+    assert all(i["source"] == page["rule"]["source"] for i in page["items"])
+    green = json.loads(check(env, "green_ratio_max", "--format", "json").stdout)[0]
+    assert "暂定值 (provisional, set by RENEWAL_RULE_GREEN_RATIO_MAX)" in green["rule"]["source"]
 
 
 def test_no_failure_exits_0(env):
