@@ -91,12 +91,13 @@ class PlanningRules(BaseSettings):
     joint_shared_boundary_factor: float = Field(
         4.0, gt=2, le=100, description="联合开发 adjacency: two parcels are neighbours when at least this many × the "
         "tolerance of one's boundary lies within the tolerance of the other (2 m at the default 0.5 m). More than 2: "
-        "a touch at a single point leaves about 2 × the tolerance near the other parcel, which is not adjacency "
-        "[assumed].")
+        "a touch at a single point leaves about 2 × the tolerance near the other parcel, which is not adjacency; "
+        "暂定值 (provisional, RENEWAL_RULE_JOINT_SHARED_BOUNDARY_FACTOR): no published value.")
     joint_closing_factor: float = Field(
         0.5, ge=0, le=5, description="联合开发 merged outline: the union of the parcels closed by ± this × the "
         "tolerance (mitred joins), so that gaps and slivers narrower than 2 × this × the tolerance close while real "
-        "holes (a foreign courtyard) stay [assumed].")
+        "holes (a foreign courtyard) stay; 暂定值 (provisional, RENEWAL_RULE_JOINT_CLOSING_FACTOR): no published "
+        "value.")
 
     # --- entry thresholds of a proposed project (准入门槛, POST /api/parcels/{code}/entry-check). The 容积率 floor,
     # building coefficient, green ratio and supporting-facility caps are the ones above; these are the entry check's
