@@ -1,9 +1,10 @@
 """The ``renewal`` command line: database, sample data, import/export, checks, reports and the web service.
 
 One module per command group (:mod:`app.cli.db`, :mod:`~app.cli.data`, :mod:`~app.cli.serve`,
-:mod:`~app.cli.check`, :mod:`~app.cli.joint`, :mod:`~app.cli.report`, :mod:`~app.cli.block`,
-:mod:`~app.cli.user`; shared helpers in :mod:`~app.cli.common`). The root callback builds the settings once and
-puts them on the Typer context, where every command reads them (:func:`app.cli.common.settings_of`).
+:mod:`~app.cli.check` (with :mod:`~app.cli.entry`), :mod:`~app.cli.joint`, :mod:`~app.cli.report`,
+:mod:`~app.cli.block`, :mod:`~app.cli.user`; shared helpers in :mod:`~app.cli.common`). The root callback builds
+the settings once and puts them on the Typer context, where every command reads them
+(:func:`app.cli.common.settings_of`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ cli.command()(data.sample)
 cli.command("import")(data.import_)
 cli.command()(data.export)
 cli.command()(serve.serve)
-cli.command()(check.check)
+cli.add_typer(check.cli, name="check")
 cli.add_typer(db.cli, name="db")
 cli.add_typer(joint.cli, name="joint")
 cli.add_typer(report.cli, name="report")

@@ -26,10 +26,12 @@ def _block_write(settings: Settings, code: str, version: int | None, **kwargs: o
         with engine.begin() as conn:
             lifecycle.lock_block(conn, code, version)
             before = lifecycle.get_block(conn, code)
-            record = lifecycle.apply_change(conn, code, expected_version=version, **kwargs)  # type: ignore[arg-type]
-            audit.record(conn, actor=str(kwargs["actor"]), action="reopen" if kwargs.get("reopen") else "update",
-                         entity="block", entity_key=code, before=dataclasses.asdict(before),
-                         after=dataclasses.asdict(record))
+            record = lifecycle.apply_change(conn, code, expected_version=version, prules=settings.programme,
+                                            **kwargs)  # type: ignore[arg-type]
+            action = ("reopen" if kwargs.get("reopen") else
+                      "acceptance_exception" if kwargs.get("acceptance_exception") else "update")
+            audit.record(conn, actor=str(kwargs["actor"]), action=action, entity="block", entity_key=code,
+                         before=dataclasses.asdict(before), after=dataclasses.asdict(record))
         print(json.dumps(dataclasses.asdict(record), ensure_ascii=False, indent=2, default=str))
 
 
@@ -65,11 +67,16 @@ def block_status(
     mode: Annotated[str | None, typer.Option(help="改造路径 (with planned): demolition, sorting, management.")] = None,
     industry: Annotated[str | None, typer.Option(help="产业定位 (with planned).")] = None,
     version: Annotated[int | None, typer.Option(help="Expected block version (refused when it moved).")] = None,
+    acceptance_exception: Annotated[bool, typer.Option(
+        "--acceptance-exception", help="Accept before the acceptance window opens (2026-10-01 by default): an "
+        "administrator's exception, with --remark saying why.")] = False,
 ) -> None:
-    """Move a block one step (listed → surveyed → planned → in_progress → accepted), recorded in its history."""
+    """Move a block one step (listed → surveyed → planned → in_progress → accepted), recorded in its history.
+    Acceptance happens in the acceptance window; earlier only with --acceptance-exception and a remark."""
     attrs = {k: v for k, v in (("mode", mode), ("industry", industry)) if v is not None}
+    extra = {"acceptance_exception": True, "is_admin": True} if acceptance_exception else {}
     _block_write(settings_of(ctx), code, version, status=status, actor=_actor(actor), remark=remark,
-                 changed_on=parse_date(date), **attrs)
+                 changed_on=parse_date(date), **attrs, **extra)
 
 
 @cli.command("set")

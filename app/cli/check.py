@@ -1,5 +1,9 @@
 """``renewal check``: the planning rules' results on the terminal as a table or JSON (the API's numbers), or the
-compliance list as a CSV or XLSX file the bureau can use.
+compliance list as a CSV or XLSX file the bureau can use; ``renewal check entry`` checks a proposed project
+against the entry thresholds (:mod:`app.cli.entry`).
+
+``check`` is a group whose default command is the rules check: ``renewal check far_min --town T`` (and ``renewal
+check`` alone) run ``renewal check rules …``, while ``renewal check entry …`` runs the entry check.
 
 The figures come from :func:`app.planning.report.check` and the lists from :mod:`app.planning.lists` (the
 function that also builds ``GET /api/compliance?format=csv|xlsx``); this module only renders and writes them.
@@ -12,10 +16,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
+from typer.core import TyperGroup
 
+from app.cli import entry
 from app.cli.common import console, database, settings_of
 from app.errors import InvalidParameter
 
@@ -26,6 +32,19 @@ if TYPE_CHECKING:
     from app.planning.metrics import CompliancePage
 
 _OUTCOME_WORDS = {"fail": "failing", "pass": "passing", "all": "checked"}
+DEFAULT_COMMAND = "rules"
+"""The command ``renewal check`` runs when its first argument names no command of the group (a rule, an option)."""
+
+
+class RulesByDefault(TyperGroup):
+    """A group that runs :data:`DEFAULT_COMMAND` unless the first argument names one of its commands, so that
+    ``renewal check far_min`` keeps meaning ``renewal check rules far_min`` beside ``renewal check entry``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: Typer's own click Context
+        """Put the default command in front of arguments that do not start with a command or ask for help."""
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
 
 
 def check(
@@ -79,6 +98,12 @@ def check(
             write(pages, format, sys.stdout, outcome)
     if failing:
         raise typer.Exit(code=1)
+
+
+cli = typer.Typer(cls=RulesByDefault, help="Check the planning rules (default: renewal check [RULE] ...) or a "
+                  "proposed project's entry thresholds (renewal check entry ...).")
+cli.command(DEFAULT_COMMAND)(check)
+cli.command("entry")(entry.entry)
 
 
 def write(pages: Sequence[CompliancePage], fmt: str, out: TextIO, outcome: str = "fail") -> None:

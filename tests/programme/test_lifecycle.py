@@ -315,3 +315,31 @@ def test_early_acceptance_over_the_api(fresh_site):
         "accepted", "2026-09-30", "test-admin", "市里批准提前验收", {"acceptance_exception": [False, True]})
     audit = client.get("/api/audit", params={"entity": "block"}).json()
     assert any(a["action"] == "acceptance_exception" and a["entity_key"] == BC for a in audit["items"])
+
+
+def test_early_acceptance_on_the_cli(fresh_site):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": str(fresh_site.settings.database_url), "COLUMNS": "200"}
+
+    def renewal(*args):
+        return subprocess.run([sys.executable, "-m", "app.cli", "block", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    refused = renewal("status", BC, "accepted", "--date", "2026-09-30", "--remark", "验收")
+    assert refused.returncode == 2
+    assert (f"block {BC} cannot be accepted (已验收) on 2026-09-30: acceptance happens in the acceptance window "
+            "2026-10-01 to 2026-12-31") in " ".join(refused.stderr.split())
+    bare = renewal("status", BC, "accepted", "--date", "2026-09-30", "--acceptance-exception")
+    assert bare.returncode == 2 and "needs a remark" in " ".join(bare.stderr.split())
+    ok = renewal("status", BC, "accepted", "--date", "2026-09-30", "--acceptance-exception", "--remark",
+                 "市里批准提前验收")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "accepted"
+    with fresh_site.engine.connect() as conn:
+        last = lifecycle.history(conn, BC)[-1]
+    assert (last.changed_on, last.remark, last.changes) == (dt.date(2026, 9, 30), "市里批准提前验收",
+                                                            {"acceptance_exception": [False, True]})
