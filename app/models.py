@@ -1,7 +1,7 @@
 """Tables (SQLAlchemy 2 + GeoAlchemy2). The schema itself is created only by Alembic (migrations/).
 
 Geometry is stored in the storage CRS (``RENEWAL_SRID``, default EPSG:4549, metres) as valid, non-empty
-MultiPolygons; areas and plot ratios are planar in that CRS (DOMAIN.md §3).
+MultiPolygons; areas and plot ratios are planar in that CRS (docs/rules.md §2.3).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_SRID = 4549
@@ -37,7 +37,7 @@ DEFAULT_SRID = 4549
 geometry columns in the configured ``RENEWAL_SRID``; the code reads the storage CRS from the database
 (:func:`app.db.schema.storage_srid`) or from the settings, never from these declarations."""
 
-# DOMAIN.md §1: programme steps (实施步骤) and renovation modes (改造路径), with their labels.
+# The plan's programme steps (实施步骤) and renovation modes (改造路径), with their labels (docs/rules.md §6.1).
 BLOCK_STATUSES: tuple[tuple[str, str, str], ...] = (
     ("listed", "已列入", "Listed"),
     ("surveyed", "已排查", "Surveyed"),
@@ -59,6 +59,12 @@ BUILDING_USES: tuple[tuple[str, str, str], ...] = (
     ("other", "其他", "Other"),
 )
 ENTERPRISE_CLASSES = ("A", "B", "C", "D")
+# 甬规字〔2010〕122号《宁波市建设工程容积率计算规则》: basement uses with their own 容积率 factor (issue 14).
+BASEMENT_USES: tuple[tuple[str, str, str], ...] = (
+    ("garage", "地下停车库", "Garage"),
+    ("plant", "设备用房", "Plant room"),
+    ("commercial", "地下商业", "Commercial"),
+)
 
 
 def geometry_column() -> Geometry:
@@ -76,7 +82,7 @@ class Base(DeclarativeBase):
 
 
 class BlockStatus(Base):
-    """Programme step of a block (实施步骤), DOMAIN.md §1."""
+    """Programme step of a block (实施步骤 of the plan)."""
 
     __tablename__ = "block_statuses"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -86,7 +92,7 @@ class BlockStatus(Base):
 
 
 class RenovationMode(Base):
-    """Renovation mode of a block (改造路径), DOMAIN.md §1."""
+    """Renovation mode of a block (改造路径 of the plan)."""
 
     __tablename__ = "renovation_modes"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -95,7 +101,7 @@ class RenovationMode(Base):
 
 
 class BuildingUse(Base):
-    """Use of a building; office, dormitory and canteen are supporting facilities (DOMAIN.md §4)."""
+    """Use of a building; office, dormitory and canteen are supporting facilities (docs/rules.md §3.8)."""
 
     __tablename__ = "building_uses"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -175,6 +181,20 @@ class Building(Base):
         CheckConstraint("floors >= 1", name="buildings_floors_positive"),
         CheckConstraint("floor_h > 0 AND floor_h <= 100", name="buildings_floor_h_range"),
         CheckConstraint("floor_area IS NULL OR floor_area >= 0", name="buildings_floor_area_nonneg"),
+        # issue 14 (migration 0007): storeys, basements and garages as surveyed
+        CheckConstraint("storey_hs IS NULL OR (array_ndims(storey_hs) = 1 AND cardinality(storey_hs) = floors "
+                        "AND array_position(storey_hs, NULL) IS NULL AND 0 < ALL(storey_hs) "
+                        "AND 100 >= ALL(storey_hs))", name="buildings_storey_hs_valid"),
+        CheckConstraint("basement_floors IS NULL OR basement_floors BETWEEN 0 AND 20",
+                        name="buildings_basement_floors_range"),
+        CheckConstraint("basement_use IS NULL OR basement_use IN ('garage', 'plant', 'commercial')",
+                        name="buildings_basement_use_known"),
+        CheckConstraint("CASE WHEN COALESCE(basement_floors, 0) = 0 "
+                        "THEN basement_use IS NULL AND basement_area IS NULL "
+                        "ELSE basement_use IS NOT NULL END", name="buildings_basement_given"),
+        CheckConstraint("basement_area IS NULL OR basement_area >= 0", name="buildings_basement_area_nonneg"),
+        CheckConstraint("garage_floors IS NULL OR garage_floors BETWEEN 0 AND floors - 2",
+                        name="buildings_garage_floors_range"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -185,6 +205,16 @@ class Building(Base):
     use: Mapped[str] = mapped_column(ForeignKey("building_uses.code"), default="production")
     illegal: Mapped[bool] = mapped_column(Boolean, default=False, comment="违法建筑")
     geom = mapped_column(geometry_column(), nullable=False)
+    # issue 14 (migration 0007): storey heights bottom up (NULL: every storey floor_h), basements (storeys, use,
+    # floor area of all of them; NULL area: footprint × storeys) and garage storeys above the second floor
+    storey_hs: Mapped[list[Decimal] | None] = mapped_column(
+        ARRAY(Numeric(6, 2)), comment="各层层高 m, bottom up; NULL: every storey floor_h")
+    basement_floors: Mapped[int | None] = mapped_column(SmallInteger, comment="地下室层数")
+    basement_use: Mapped[str | None] = mapped_column(
+        String(16), comment="地下室用途: garage 停车库, plant 设备用房, commercial 商业")
+    basement_area: Mapped[Decimal | None] = mapped_column(
+        Numeric(14, 2), comment="地下建筑面积 m², all basement storeys; NULL: footprint × storeys")
+    garage_floors: Mapped[int | None] = mapped_column(SmallInteger, comment="二层以上停车库层数")
 
 
 class Enterprise(Base):
@@ -210,7 +240,7 @@ class Enterprise(Base):
 
 
 class FarExemption(Base):
-    """A block's exemption from the 容积率 ≥ 2.0 rule (DOMAIN.md §1): a lower floor, or none, with its reason."""
+    """A block's exemption from the 容积率 ≥ 2.0 rule (docs/rules.md §4.8): a lower floor, or none, with its reason."""
 
     __tablename__ = "far_exemptions"
     __table_args__ = (

@@ -21,7 +21,16 @@ from sqlalchemy import Dialect
 
 from app.io.layers import M2, MU, RATIO, WAN, YUAN, Field, Kind, Layer, Precision
 from app.planning.config import PlanningRules
-from app.planning.rule_sql import RULE_PARAMS, far_floor_sql, far_short_sql, parcel_far_sql, rule_params, used_sql
+from app.planning.rule_sql import (
+    RULE_PARAMS,
+    far_floor_sql,
+    far_short_sql,
+    parcel_far_sql,
+    positional,
+    roll_up_placeholders,
+    rule_params,
+    used_sql,
+)
 
 # (column of the planning statement, export name ≤ 10 characters, Chinese label with unit, kind, precision)
 FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind, Precision], ...] = (
@@ -92,17 +101,18 @@ def figure_source(layer_name: str, dialect: Dialect, *, rules: PlanningRules, to
 
 # ---------------------------------------------------------------- OGC API items (parcels)
 ITEM_RULE_PARAMS = RULE_PARAMS
-"""The rule values an items statement over :func:`item_layer`'s parcels binds first, as ``$1``…``$4``."""
+"""The rule values an items statement over :func:`item_layer`'s parcels binds first, as ``$1``, ``$2``…"""
 
-_FLOOR = far_floor_sql("fe", far_min="$1")
-_ROLL_UP = parcel_far_sql("p", height_threshold_m="$2", height_multiplier="$3", count_illegal="$4")
+_RULE = positional(1)
+_FLOOR = far_floor_sql("fe", far_min=_RULE["far_min"])
+_ROLL_UP = parcel_far_sql("p", **roll_up_placeholders(_RULE))
 # Footprint of the buildings that count (违法建筑 left out unless the rule counts them), for 建筑密度.
-_USED = used_sql("g", count_illegal="$4")
+_USED = used_sql("g", count_illegal=_RULE["count_illegal"])
 _FOOTPRINT = (f"(SELECT sum(ST_Area(g.geom)) FILTER (WHERE {_USED}) AS footprint_m2 "  # noqa: S608 (SQL from code)
               "FROM buildings g WHERE g.parcel_id = p.id)")
 # LEFT JOINs of one row each: the planner drops them from a statement that reads none of their columns
 # (a count without a condition on the figures). Every rule value appears in them, so a statement binds
-# all four whichever properties it serves.
+# all of them whichever properties it serves.
 _ITEM_JOINS = (" LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id"
                f" LEFT JOIN LATERAL (SELECT {_FLOOR} AS far_floor) ff ON TRUE"
                f" LEFT JOIN LATERAL {_ROLL_UP} pf ON TRUE"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.errors import InvalidParameter
-from app.models import BLOCK_STATUSES, BUILDING_USES, ENTERPRISE_CLASSES, RENOVATION_MODES
+from app.models import BASEMENT_USES, BLOCK_STATUSES, BUILDING_USES, ENTERPRISE_CLASSES, RENOVATION_MODES
 from app.planning.lists import half_up
 
 Kind = Literal["str", "int", "float", "date", "bool"]
@@ -81,6 +81,7 @@ class Field:
     filter_expr: str = ""
     short: str = ""
     precision: Precision | None = None  # reals: decimals kept and DBF width (None: as the database has it)
+    numbers: bool = False  # a "str" holding comma-separated numbers, each within min…max (storey heights)
 
     def rounded(self, value: Any) -> Any:
         """``value`` rounded to the field's decimals (reals with a precision; anything else unchanged)."""
@@ -149,6 +150,10 @@ class Layer:
 _STATUSES = tuple(c for c, _, _ in BLOCK_STATUSES)
 _MODES = tuple(c for c, _, _ in RENOVATION_MODES)
 _USES = tuple(c for c, _, _ in BUILDING_USES)
+_BASEMENT_USES = tuple(c for c, _, _ in BASEMENT_USES)
+# Storey heights as written in files: "9,4.5,4.5,4.5" (numeric without trailing zeros, in storey order); NULL without.
+_STOREY_HS = ("(SELECT string_agg(trim_scale(st.h)::text, ',' ORDER BY st.i) "
+              "FROM unnest(g.storey_hs) WITH ORDINALITY AS st(h, i))")
 
 LAYERS: dict[str, Layer] = {
     layer.name: layer
@@ -210,17 +215,29 @@ LAYERS: dict[str, Layer] = {
                 Field("code", "建筑编号", required=True),
                 Field("parcel_code", "宗地编号", expr="p.code", short="parcel_cod"),
                 Field("floors", "层数", "int", required=True, min=1, max=200, expr="g.floors::int"),
-                Field("floor_h", "层高(m)", "float", required=True, min=0.01, max=100, expr="g.floor_h::float8",
-                      precision=METRES),
-                Field("floor_area", "建筑面积(m²)", "float", min=0, expr="g.floor_area::float8", precision=M2),
+                Field("floor_h", "层高(m)", "float", min=0.01, max=100, expr="g.floor_h::float8", precision=METRES,
+                      description="every storey's height; required unless storey_hs gives them (then the highest)"),
+                Field("floor_area", "建筑面积(m²)", "float", min=0, expr="g.floor_area::float8", precision=M2,
+                      description="above ground; empty: footprint × floors"),
                 Field("use", "用途", choices=_USES),
                 Field("illegal", "违法建筑", "bool"),
+                # issue 14: floor area as surveyed (甬规字〔2010〕122号, 国土资发〔2008〕24号)
+                Field("storey_hs", "各层层高(m)", min=0.01, max=100, numbers=True, expr=_STOREY_HS,
+                      description="storey heights, m, comma-separated, bottom up, one per floor (e.g. 9,4.5,4.5,4.5)"),
+                Field("bsmt_n", "地下室层数", "int", min=0, max=20, expr="g.basement_floors::int",
+                      description="basement storeys"),
+                Field("bsmt_use", "地下室用途", choices=_BASEMENT_USES, expr="g.basement_use",
+                      description="garage (停车库), plant (设备用房) or commercial (商业); required with bsmt_n"),
+                Field("bsmt_m2", "地下建筑面积(m²)", "float", min=0, expr="g.basement_area::float8", precision=M2,
+                      description="floor area of all basement storeys together; empty: footprint × bsmt_n"),
+                Field("garage_n", "二层以上停车库层数", "int", min=0, max=200, expr="g.garage_floors::int",
+                      description="garage storeys above the second floor (storeys 3, 4…), at most floors − 2"),
                 Field("block_code", "区块编号", expr="b.code", derived=True),
                 Field("town_code", "所属镇街代码", expr="t.code", derived=True),
             ),
             "buildings g JOIN parcels p ON p.id = g.parcel_id JOIN blocks b ON b.id = p.block_id "
             "JOIN towns t ON t.id = b.town_id",
-            title_en="Buildings (建筑物) with floors, storey height and use",
+            title_en="Buildings (建筑物) with floors, storey heights, basements, garage storeys and use",
             parent=("parcel_code", "parcels"),
             scopes={"town": "t.code", "block": "b.code", "status": "b.status"},
         ),

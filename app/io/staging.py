@@ -11,7 +11,7 @@ the tables below only; values are bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
@@ -20,17 +20,24 @@ from sqlalchemy import Connection, text
 from app.io.import_report import ImportReport, Severity
 from app.io.layers import Layer, get_layer
 from app.io.safety import IOLimits
+from app.io.validation import building_problems
 
 _PG_TYPES = {"str": "text", "int": "integer", "float": "float8", "date": "date", "bool": "boolean"}
 
 
 @dataclass(frozen=True)
 class _Target:
-    """Where a layer's fields go: interchange field → table column, the parent key column, insert defaults."""
+    """Where a layer's fields go: interchange field → table column, the parent key column, insert defaults, and
+    the SQL turning a staged value ``{v}`` into the column's type where a plain assignment cannot."""
 
     columns: dict[str, str]
     parent_fk: str | None
     defaults: dict[str, str]
+    exprs: dict[str, str] = field(default_factory=dict)
+
+    def value(self, name: str, staged: str) -> str:
+        """SQL of the column value of field ``name`` from its staged value ``staged``."""
+        return self.exprs[name].format(v=staged) if name in self.exprs else staged
 
 
 _TARGETS: dict[str, _Target] = {
@@ -50,8 +57,10 @@ _TARGETS: dict[str, _Target] = {
     ),
     "buildings": _Target(
         {"code": "code", "floors": "floors", "floor_h": "floor_h", "floor_area": "floor_area", "use": "use",
-         "illegal": "illegal"},
+         "illegal": "illegal", "storey_hs": "storey_hs", "bsmt_n": "basement_floors", "bsmt_use": "basement_use",
+         "bsmt_m2": "basement_area", "garage_n": "garage_floors"},
         "parcel_id", {"use": "'production'", "illegal": "false"},
+        {"storey_hs": "CAST(string_to_array({v}, ',') AS numeric[])"},  # staged as "9.0,4.5,4.5"
     ),
     "enterprises": _Target(
         {"credit_code": "credit_code", "name": "name", "above_scl": "above_scl", "revenue": "revenue", "tax": "tax",
@@ -133,6 +142,30 @@ _STRANDED = """
 SELECT c.code, x.code FROM {child} c JOIN {table} x ON x.id = c.{fk}
 WHERE c.{fk} = ANY(CAST(:deleted AS int[])) ORDER BY c.code
 """
+
+
+# An update from a file without some of a building's related fields keeps their stored values: checked with the
+# file's others as validation checks a whole feature (one height per storey, garages at most floors − 2...).
+_RELATED = {"floors": "t.floors", "floor_h": "t.floor_h::float8",
+            "storey_hs": "(SELECT string_agg(st.h::float8::text, ',' ORDER BY st.i) "
+                         "FROM unnest(t.storey_hs) WITH ORDINALITY AS st(h, i))",
+            "bsmt_n": "t.basement_floors::int", "bsmt_use": "t.basement_use", "bsmt_m2": "t.basement_area::float8",
+            "garage_n": "t.garage_floors::int"}
+_KEPT = "SELECT s.n, s.code, {values} FROM stage s JOIN buildings t ON t.id = s.target_id ORDER BY s.n"
+
+
+def _check_kept_fields(conn: Connection, present: set[str], report: ImportReport) -> None:
+    """Refuse updates that would leave a building inconsistent with the stored values of the fields the file lacks
+    (e.g. new ``floors`` against the stored storey heights)."""
+    kept = [name for name in _RELATED if name not in present]
+    if not kept:
+        return
+    names = list(_RELATED)
+    values = ", ".join(_RELATED[name] if name in kept else f's."{name}"' for name in names)
+    for n, code, *row in conn.execute(text(_KEPT.format(values=values))):  # noqa: S608 (SQL from this module)
+        for name, message in building_problems(dict(zip(names, row, strict=True))):
+            stored = ", ".join(k for k in kept if k != "floor_h")
+            report.add(n, code, name, "error", f"{message} (with the stored {stored}, which the file lacks)")
 
 
 def _q(name: str) -> str:
@@ -228,17 +261,22 @@ def replaced(conn: Connection, layer: Layer) -> list[tuple[int, str]]:
 def write(conn: Connection, layer: Layer, present: set[str], report: ImportReport, deleted: list[int]) -> None:
     """Update matched rows, insert new ones, move children of deleted rows, delete them."""
     target = _TARGETS[layer.name]
+    if layer.name == "buildings":
+        _check_kept_fields(conn, present, report)
+        if report.errors:
+            return
     fields = [f for f in layer.imported_fields if f.name in target.columns]
     insert_cols = [_q(target.columns[f.name]) for f in fields]
     insert_vals = [f"COALESCE(s.{_q(f.name)}, {target.defaults[target.columns[f.name]]})"
-                   if target.columns[f.name] in target.defaults else f"s.{_q(f.name)}" for f in fields]
+                   if target.columns[f.name] in target.defaults else target.value(f.name, f"s.{_q(f.name)}")
+                   for f in fields]
     sets = []
     for f in fields:
         if f.name not in present or f.name == layer.key:
             continue
         col = target.columns[f.name]
         sets.append(f"{_q(col)} = COALESCE(s.{_q(f.name)}, t.{_q(col)})" if col in target.defaults
-                    else f"{_q(col)} = s.{_q(f.name)}")
+                    else f"{_q(col)} = {target.value(f.name, f's.{_q(f.name)}')}")
     if target.parent_fk:
         insert_cols.append(target.parent_fk)
         insert_vals.append("s.parent_id")

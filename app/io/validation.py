@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -29,13 +30,39 @@ class _Bad(ValueError):
     """A value that does not fit its field."""
 
 
+_SEPARATORS = re.compile(r"[,，;；]")
+"""What separates the numbers of a list field (storey heights): commas and semicolons, also full-width."""
+
+
+def _numbers(f: Field, raw: Any) -> str:
+    """A list of numbers (``9,4.5,4.5,4.5``, or a JSON array from GeoJSON), each in the field's range, as the
+    stage takes it: comma-separated shortest decimals."""
+    parts = [str(v) for v in raw] if isinstance(raw, (list, tuple)) else _SEPARATORS.split(str(raw))
+    values = []
+    for part in parts:
+        try:
+            value = float(part.strip())
+            if not math.isfinite(value):
+                raise ValueError(part)
+        except ValueError:
+            raise _Bad(f"field {f.name!r} ({f.label_zh}): {part.strip()!r} is not a number; give metres, "
+                       "comma-separated, bottom up (e.g. 9,4.5,4.5)") from None
+        if f.min is not None and value < f.min or f.max is not None and value > f.max:
+            raise _Bad(f"field {f.name!r} ({f.label_zh}): each value must be between {f.min:g} and {f.max:g}, "
+                       f"got {value:g}")
+        values.append(value)
+    return ",".join(repr(v) for v in values)
+
+
 def _value(f: Field, raw: Any) -> Any:
     """Convert one raw value to the field's type and check its range; None when missing."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str) and not raw.strip()) \
-            or raw is pd.NaT:
+            or raw is pd.NaT or (isinstance(raw, (list, tuple)) and not raw):
         if f.required:
             raise _Bad(f"required field {f.name!r} ({f.label_zh}) is empty")
         return None
+    if f.numbers:
+        return _numbers(f, raw)
     value: Any
     try:
         if f.kind == "str":
@@ -142,12 +169,20 @@ def _prepare(layer: Layer, gdf: pd.DataFrame, srid: int, report: ImportReport, s
     seen: dict[str, int] = {}
     for i in range(len(gdf)):
         values: list[Any] = []
+        refused: set[str] = set()
         for f in fields:
             try:
                 values.append(_value(f, columns[f.name][i]))
             except _Bad as bad:
                 report.add(i + 1, codes[i], f.name, "error", str(bad))
                 values.append(None)
+                refused.add(f.name)
+        check = _ROW_CHECKS.get(layer.name)
+        if check is not None:
+            row = dict(zip((f.name for f in fields), values, strict=True))
+            for name, message in check(row, refused):
+                report.add(i + 1, codes[i], name, "error", message)
+            values = [row[f.name] for f in fields]
         code = values[0]
         if code is not None:
             if code in seen:
@@ -156,3 +191,54 @@ def _prepare(layer: Layer, gdf: pd.DataFrame, srid: int, report: ImportReport, s
                 seen[code] = i + 1
         rows.append((i + 1, *values, wkb[i]))
     return rows
+
+
+def storey_heights(text: str | None) -> list[float] | None:
+    """The storey heights of a staged ``storey_hs`` (comma-separated), or None."""
+    return None if text is None else [float(v) for v in text.split(",")]
+
+
+def building_problems(row: dict[str, Any], refused: set[str] | None = None) -> list[tuple[str, str]]:
+    """What is wrong between a building's fields (field, message), once each field is valid on its own; fills
+    ``floor_h`` with the highest storey when only ``storey_hs`` gives heights.
+
+    One height per storey (``storey_hs`` as many as ``floors``); ``floor_h`` or ``storey_hs``; a basement's use
+    and floor area only with basement storeys (``bsmt_n``), and its use with them; garage storeys above the
+    second floor (``garage_n``) at most ``floors`` − 2. ``refused``: fields already refused on their own (empty
+    here, and not reported again). The schema checks the same (migration 0007).
+    """
+    refused = refused or set()
+    problems: list[tuple[str, str]] = []
+
+    def given(name: str) -> bool:
+        return row.get(name) is not None or name in refused
+
+    heights = storey_heights(row.get("storey_hs"))
+    floors = row.get("floors")
+    if heights is not None and floors is not None and len(heights) != floors:
+        problems.append(("storey_hs", f"field 'storey_hs' (各层层高(m)) gives {len(heights)} storey heights for "
+                                      f"{floors} floors (层数): one height per storey, bottom up"))
+    if not given("floor_h"):
+        if heights is not None:
+            row["floor_h"] = max(heights)
+        elif not given("storey_hs"):
+            problems.append(("floor_h", "field 'floor_h' (层高(m)) is empty: give floor_h, or storey_hs with "
+                                        "each storey's height"))
+    basements = row.get("bsmt_n")
+    if not basements and "bsmt_n" not in refused:
+        for name in ("bsmt_use", "bsmt_m2"):
+            if row.get(name) is not None:
+                problems.append((name, f"field {name!r} describes a basement, but 'bsmt_n' (地下室层数) is "
+                                       f"{'0' if basements == 0 else 'empty'}: give the basement storeys"))
+    elif basements and not given("bsmt_use"):
+        problems.append(("bsmt_use", f"field 'bsmt_use' (地下室用途) is empty for {basements} basement storeys: "
+                                     "give garage, plant or commercial"))
+    garages = row.get("garage_n")
+    if garages and floors is not None and garages > max(floors - 2, 0):
+        problems.append(("garage_n", f"field 'garage_n' (二层以上停车库层数) counts garage storeys above the second "
+                                     f"floor: at most floors − 2 = {max(floors - 2, 0)}, got {garages}"))
+    return problems
+
+
+_ROW_CHECKS = {"buildings": building_problems}
+"""Checks across the fields of one feature, per layer (after each field is checked on its own)."""

@@ -3,7 +3,7 @@
 A parcel's figures start from additive quantities (:class:`Sums`: land, floor areas, money, and the land
 that each per-area figure is measured on). Blocks, towns and the city add those up, and every ratio is
 then derived from the totals (:func:`derive`), so aggregates are Σ ÷ Σ, never averages of ratios
-(DOMAIN.md §4). The SQL in :mod:`app.planning.sql` does the same in one pass; the functions here are its
+(docs/planning.md). The SQL in :mod:`app.planning.sql` does the same in one pass; the functions here are its
 twin for tests and what-if use. Areas are planar m² in the storage CRS; money is yuan.
 """
 
@@ -35,7 +35,9 @@ class Sums:
     illegal_building_count: Annotated[int, _doc("Illegal buildings (违法建筑), reported separately.")]
     footprint_m2: Annotated[float, _doc("Σ footprints (基底面积) of the buildings used, m².")]
     floor_area_m2: Annotated[float, _doc("建筑面积, m²: surveyed floor area, else footprint × floors.")]
-    far_floor_area_m2: Annotated[float, _doc("计容建筑面积, m²: floor area, storeys above 8 m counted twice.")]
+    far_floor_area_m2: Annotated[float, _doc(
+        "计容建筑面积, m²: floor area, storeys above 8 m counted twice, garage storeys above the second floor half, "
+        "basements by use (garage, plant room 0, commercial 0.6).")]
     supporting_floor_area_m2: Annotated[float, _doc("Floor area of office, dormitory and canteen buildings, m².")]
     dormitory_floor_area_m2: Annotated[float, _doc("Floor area of dormitory-type housing, m².")]
     illegal_footprint_m2: Annotated[float, _doc("Σ footprints of illegal buildings, m².")]
@@ -117,7 +119,7 @@ class BlockFigures(AreaFigures):
 
     @property
     def hazard_flags(self) -> list[str]:
-        """The hazard flags set on the block (DOMAIN.md §1), by name."""
+        """The hazard flags set on the block (the action plan's old-block criterion), by name."""
         flags = ("fire_hazard", "illegal_buildings", "low_industry", "poor_environment")
         return [name for name in flags if getattr(self, name)]
 
@@ -128,20 +130,36 @@ class BuildingFigures:
 
     code: Annotated[str, _doc("Building code.")]
     use: Annotated[str, _doc("production, warehouse, office, dormitory, canteen or other.")]
-    floors: Annotated[int, _doc("层数.")]
-    floor_h_m: Annotated[float, _doc("层高, m.")]
+    floors: Annotated[int, _doc("层数: storeys above ground.")]
+    floor_h_m: Annotated[float, _doc("层高, m (every storey's, unless storey_heights_m gives each).")]
     illegal: Annotated[bool, _doc("违法建筑.")]
     used: Annotated[bool, _doc("Whether it counts in the parcel's figures (illegal ones do not by default).")]
     footprint_m2: Annotated[float, _doc("基底面积, m² (planar, storage CRS).")]
-    floor_area_m2: Annotated[float, _doc("建筑面积, m².")]
+    floor_area_m2: Annotated[float, _doc("建筑面积 above ground, m²: surveyed, else footprint × floors.")]
     floor_area_surveyed: Annotated[bool, _doc("True: surveyed floor area; false: footprint × floors.")]
-    doubled_for_height: Annotated[bool, _doc("Storeys higher than the threshold (8 m): counted ×2.")]
-    far_floor_area_m2: Annotated[float, _doc("计容建筑面积, m².")]
+    doubled_for_height: Annotated[bool, _doc("A storey higher than the threshold (8 m): it counts ×2.")]
+    far_floor_area_m2: Annotated[float, _doc(
+        "计容建筑面积, m²: each storey above ground its share of the floor area, × 2 when higher than the threshold "
+        "and × 0.5 when a garage above the second floor; plus the basement × its use's factor (garage, plant room "
+        "×0, commercial ×0.6).")]
+    storey_heights_m: Annotated[list[float] | None, _doc(
+        "各层层高, m, bottom up (storey_hs); null: every storey floor_h_m.")] = None
+    doubled_storeys: Annotated[int, _doc("Storeys above ground higher than the threshold (counted ×2).")] = 0
+    garage_storeys: Annotated[int, _doc("Garage storeys above the second floor (storeys 3, 4…; counted ×0.5).")] = 0
+    basement_storeys: Annotated[int, _doc("地下室层数.")] = 0
+    basement_use: Annotated[str | None, _doc("地下室用途: garage, plant or commercial.")] = None
+    basement_floor_area_m2: Annotated[float, _doc(
+        "地下建筑面积, m², all basement storeys: surveyed (bsmt_m2), else footprint × basement storeys; not in "
+        "floor_area_m2.")] = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class BuildingInput:
-    """A building as the Python twin takes it: footprint from its geometry, the rest from its attributes."""
+    """A building as the Python twin takes it: footprint from its geometry, the rest from its attributes.
+
+    ``storey_heights_m`` bottom up (as many as ``floors``; None: every storey ``floor_h_m``), ``garage_storeys``
+    above the second floor, basement storeys with their use and floor area (None: footprint × storeys).
+    """
 
     code: str
     footprint_m2: float
@@ -150,6 +168,11 @@ class BuildingInput:
     floor_area_m2: float | None = None
     use: str = "production"
     illegal: bool = False
+    storey_heights_m: tuple[float, ...] | None = None
+    garage_storeys: int = 0
+    basement_storeys: int = 0
+    basement_use: str | None = None
+    basement_floor_area_m2: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +188,33 @@ class ParcelInput:
     invest_yuan: float | None = None
 
 
+def basement_factor(use: str | None, rules: PlanningRules) -> float:
+    """The factor a basement counts with by its use (甬规字〔2010〕122号): garage, plant room, commercial; 0 else."""
+    factors = {"garage": rules.basement_garage_factor, "plant": rules.basement_plant_factor,
+               "commercial": rules.basement_commercial_factor}
+    return factors.get(use or "", 0.0)
+
+
 def building_figures(building: BuildingInput, rules: PlanningRules) -> BuildingFigures:
-    """A building's floor area and counted floor area under ``rules`` (DOMAIN.md §4)."""
-    floor_area = formulas.building_floor_area_m2(building.footprint_m2, building.floors, building.floor_area_m2)
+    """A building's floor area and counted floor area under ``rules``: the twin of the SQL ``building_figures``."""
+    b = building
+    floor_area = formulas.building_floor_area_m2(b.footprint_m2, b.floors, b.floor_area_m2)
+    heights = list(b.storey_heights_m) if b.storey_heights_m else None
+    threshold = rules.height_threshold_m
+    basement = (b.basement_floor_area_m2 if b.basement_floor_area_m2 is not None
+                else b.footprint_m2 * b.basement_storeys) if b.basement_storeys > 0 else 0.0
+    doubled = [formulas.doubled_for_height(h, threshold) for h in heights or [b.floor_h_m] * b.floors]
     return BuildingFigures(
-        code=building.code, use=building.use, floors=building.floors, floor_h_m=building.floor_h_m,
-        illegal=building.illegal, used=not building.illegal or rules.count_illegal,
-        footprint_m2=building.footprint_m2, floor_area_m2=floor_area,
-        floor_area_surveyed=building.floor_area_m2 is not None,
-        doubled_for_height=formulas.doubled_for_height(building.floor_h_m, rules.height_threshold_m),
-        far_floor_area_m2=formulas.counted_floor_area_m2(floor_area, building.floor_h_m, rules.height_threshold_m,
-                                                         rules.height_multiplier),
+        code=b.code, use=b.use, floors=b.floors, floor_h_m=b.floor_h_m,
+        illegal=b.illegal, used=not b.illegal or rules.count_illegal,
+        footprint_m2=b.footprint_m2, floor_area_m2=floor_area,
+        floor_area_surveyed=b.floor_area_m2 is not None,
+        doubled_for_height=any(doubled),
+        far_floor_area_m2=formulas.counted_storeys_m2(
+            floor_area, b.floors, b.floor_h_m, threshold, rules.height_multiplier, heights, b.garage_storeys,
+            rules.upper_garage_factor, basement, basement_factor(b.basement_use, rules)),
+        storey_heights_m=heights, doubled_storeys=sum(doubled), garage_storeys=b.garage_storeys,
+        basement_storeys=b.basement_storeys, basement_use=b.basement_use, basement_floor_area_m2=basement,
     )
 
 
@@ -242,7 +281,7 @@ def _opt(fn: Callable[[float, float], float | None], amount: float | None, basis
 
 
 def derive(sums: Sums) -> Figures:
-    """The ratios of ``sums`` (Σ ÷ Σ): the twin of the SQL ``derived`` step (DOMAIN.md §2, §4)."""
+    """The ratios of ``sums`` (Σ ÷ Σ): the twin of the SQL ``derived`` step."""
     s = sums
     tax = _opt(formulas.per_mu, s.tax_yuan, s.tax_basis_m2)
     output = _opt(formulas.per_mu, s.output_yuan, s.output_basis_m2)

@@ -1,13 +1,14 @@
 """The plot-ratio rule as SQL fragments, one definition for every statement that applies it.
 
 Which buildings count (违法建筑 left out unless the rule counts them), which storeys count double for height
-and a building's counted floor area (DOMAIN.md §4) are written here once; so is the per-parcel roll-up, 容积率 =
+(国土资发〔2008〕24号), how garage storeys above the second floor and basements count (甬规字〔2010〕122号) and a
+building's counted floor area are written here once; so is the per-parcel roll-up, 容积率 =
 Σ counted floor area of the parcel's buildings ÷ its land area (:func:`parcel_far_sql`, its ratio
 :func:`far_sql`, also the Σ ÷ Σ of blocks and towns). The planning statements (:mod:`app.planning.sql`) and the
 map's (tile layers, cards, totals, the SVG and folium report maps) are built from them. The values come from
 ``app.planning.config`` as bound parameters, and a block's FAR exemption (``far_exemptions``, migration 0002)
 takes the place of the citywide floor: its ``min_far``, or no floor at all when that is NULL (rule lifted). The
-Python twins are ``app.planning.formulas.counted_floor_area_m2`` and ``app.planning.formulas.far``.
+Python twins are ``app.planning.formulas.counted_storeys_m2`` and ``app.planning.formulas.far``.
 """
 
 from __future__ import annotations
@@ -43,60 +44,123 @@ def used_sql(alias: str = "g", *, count_illegal: str = ":count_illegal") -> str:
 
 
 def doubled_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshold_m") -> str:
-    """SQL, true when a building's storeys are higher than the threshold, strictly (国土资发〔2008〕24号: 层高超过
-    8米的 … 加倍计算). The storey height is compared as stored (numeric, cm): bind the threshold with
-    :func:`height_threshold_param`."""
+    """SQL, true when a storey of a building is higher than the threshold, strictly (国土资发〔2008〕24号: 层高超过
+    8米的 … 加倍计算): one of its storey heights (``storey_hs``) when it has them, else its ``floor_h``. Heights are
+    compared as stored (numeric, cm): bind the threshold with :func:`height_threshold_param`. No array is
+    unnested: ``ANY`` answers NULL without storey heights, and ``floor_h`` decides."""
     _check(height_threshold_m)
-    return f"({_alias(alias)}.floor_h > CAST({height_threshold_m} AS numeric))"
+    a = _alias(alias)
+    threshold = f"CAST({height_threshold_m} AS numeric)"
+    return f"COALESCE({threshold} < ANY({a}.storey_hs), {a}.floor_h > {threshold})"
+
+
+def storey_factor_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshold_m",
+                      height_multiplier: str = ":height_multiplier",
+                      upper_garage_factor: str = ":upper_garage_factor") -> str:
+    """SQL of the factor a building's floor area above ground counts with: the mean over its storeys of
+    (the multiplier when the storey is higher than the threshold, else 1) × (the garage factor for a garage storey
+    above the second floor, else 1).
+
+    Without storey heights every storey has ``floor_h``: (multiplier or 1) × (1 − garages × (1 − garage factor) ÷
+    floors), exactly the height factor when there is no garage storey. With them (``storey_hs``, bottom up) the
+    storeys are summed, the garages being storeys 3, 4…; only those buildings unnest their array. Twin:
+    ``app.planning.formulas.counted_storeys_m2``.
+    """
+    _check(height_threshold_m, height_multiplier, upper_garage_factor)
+    a = _alias(alias)
+    threshold = f"CAST({height_threshold_m} AS numeric)"
+    multiplier = f"CAST({height_multiplier} AS float8)"
+    garage = f"CAST({upper_garage_factor} AS float8)"
+    garages = f"COALESCE({a}.garage_floors, 0)"
+    return (f"CASE WHEN {a}.storey_hs IS NULL "  # noqa: S608 (alias whitelisted, placeholders checked)
+            f"THEN CASE WHEN {a}.floor_h > {threshold} THEN {multiplier} ELSE 1 END "
+            f"* (1 - {garages} * (1 - {garage}) / {a}.floors) "
+            f"ELSE (SELECT sum(CASE WHEN st.h > {threshold} THEN {multiplier} ELSE 1 END "
+            f"* CASE WHEN st.i BETWEEN 3 AND 2 + {garages} THEN {garage} ELSE 1 END) "
+            f"FROM unnest({a}.storey_hs) WITH ORDINALITY AS st(h, i)) / {a}.floors END")
+
+
+def basement_area_sql(alias: str = "g") -> str:
+    """SQL of a building's basement floor area (m²): the surveyed ``basement_area`` of all its basement storeys,
+    else footprint × basement storeys (planar, storage CRS); 0 without a basement (no footprint computed)."""
+    a = _alias(alias)
+    return (f"CASE WHEN {a}.basement_floors > 0 "
+            f"THEN COALESCE({a}.basement_area::float8, ST_Area({a}.geom) * {a}.basement_floors) ELSE 0 END")
+
+
+def basement_factor_sql(alias: str = "g", *, basement_garage_factor: str = ":basement_garage_factor",
+                        basement_plant_factor: str = ":basement_plant_factor",
+                        basement_commercial_factor: str = ":basement_commercial_factor") -> str:
+    """SQL of the factor a building's basement counts with by its use (甬规字〔2010〕122号: garage and plant room
+    ×0, commercial ×0.6 by default); 0 without a basement."""
+    _check(basement_garage_factor, basement_plant_factor, basement_commercial_factor)
+    a = _alias(alias)
+    return (f"CASE {a}.basement_use WHEN 'garage' THEN CAST({basement_garage_factor} AS float8) "
+            f"WHEN 'plant' THEN CAST({basement_plant_factor} AS float8) "
+            f"WHEN 'commercial' THEN CAST({basement_commercial_factor} AS float8) ELSE 0 END")
+
+
+def counted_sql(floor_area: str, storey_factor: str, basement_area: str, basement_factor: str) -> str:
+    """SQL of a building's counted floor area from its parts (expressions from code, not values): floor area above
+    ground × its storeys' factor + basement floor area × the basement's factor."""
+    return f"{floor_area} * ({storey_factor}) + ({basement_area}) * ({basement_factor})"
 
 
 def counted_floor_area_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshold_m",
-                           height_multiplier: str = ":height_multiplier",
-                           count_illegal: str = ":count_illegal") -> str:
+                           height_multiplier: str = ":height_multiplier", count_illegal: str = ":count_illegal",
+                           upper_garage_factor: str = ":upper_garage_factor",
+                           basement_garage_factor: str = ":basement_garage_factor",
+                           basement_plant_factor: str = ":basement_plant_factor",
+                           basement_commercial_factor: str = ":basement_commercial_factor") -> str:
     """SQL of one building's counted floor area (计容建筑面积, m², planar in the storage CRS).
 
-    Surveyed floor area, else footprint × floors; × the multiplier when storeys exceed the threshold
-    (strictly); 0 for a building that does not count. The arguments name the rule's bind placeholders
-    (``:name`` for SQLAlchemy, ``$n`` for asyncpg); alias and placeholders are whitelisted.
+    Floor area above ground (surveyed, else footprint × floors) × :func:`storey_factor_sql` (storeys above the
+    height threshold × the multiplier, garage storeys above the second floor × their factor) + basement floor
+    area × :func:`basement_factor_sql`; 0 for a building that does not count. The arguments name the rule's bind
+    placeholders (``:name`` for SQLAlchemy, ``$n`` for asyncpg: :func:`positional`); alias and placeholders are
+    whitelisted.
     """
     a = _alias(alias)
-    factor = height_factor_sql(doubled_sql(a, height_threshold_m=height_threshold_m),
-                               height_multiplier=height_multiplier)
-    return (
-        f"CASE WHEN NOT {used_sql(a, count_illegal=count_illegal)} THEN 0 ELSE "
-        f"COALESCE({a}.floor_area::float8, ST_Area({a}.geom) * {a}.floors) * {factor} END"
-    )
-
-
-def height_factor_sql(doubled: str, *, height_multiplier: str = ":height_multiplier") -> str:
-    """SQL of the factor a building's floor area counts with: the multiplier when ``doubled`` (an expression from
-    code: :func:`doubled_sql`, or a column holding it) is true, else 1."""
-    _check(height_multiplier)
-    return f"CASE WHEN {doubled} THEN CAST({height_multiplier} AS float8) ELSE 1 END"
+    counted = counted_sql(
+        f"COALESCE({a}.floor_area::float8, ST_Area({a}.geom) * {a}.floors)",
+        storey_factor_sql(a, height_threshold_m=height_threshold_m, height_multiplier=height_multiplier,
+                          upper_garage_factor=upper_garage_factor),
+        basement_area_sql(a),
+        basement_factor_sql(a, basement_garage_factor=basement_garage_factor,
+                            basement_plant_factor=basement_plant_factor,
+                            basement_commercial_factor=basement_commercial_factor))
+    return f"CASE WHEN NOT {used_sql(a, count_illegal=count_illegal)} THEN 0 ELSE {counted} END"
 
 
 def far_sql(counted: str, land: str) -> str:
     """SQL of 容积率: ``counted`` floor area ÷ ``land`` area, NULL without land (expressions from code, not values).
 
-    For one parcel its sums; for a block, a town or a filtered set Σ counted ÷ Σ land, never a mean of ratios
-    (DOMAIN.md §4). Twin: ``app.planning.formulas.far``.
+    For one parcel its sums; for a block, a town or a filtered set Σ counted ÷ Σ land, never a mean of ratios.
+    Twin: ``app.planning.formulas.far``.
     """
     return f"({counted}) / NULLIF({land}, 0)"
 
 
 def parcel_far_sql(parcel: str = "p", *, height_threshold_m: str = ":height_threshold_m",
-                   height_multiplier: str = ":height_multiplier", count_illegal: str = ":count_illegal") -> str:
+                   height_multiplier: str = ":height_multiplier", count_illegal: str = ":count_illegal",
+                   upper_garage_factor: str = ":upper_garage_factor",
+                   basement_garage_factor: str = ":basement_garage_factor",
+                   basement_plant_factor: str = ":basement_plant_factor",
+                   basement_commercial_factor: str = ":basement_commercial_factor") -> str:
     """The per-parcel roll-up: a subquery for ``CROSS JOIN LATERAL … AS pf`` beside ``parcels`` (alias ``parcel``)
     giving one row, ``land_m2`` (planar area in the storage CRS, holes excluded), ``counted_m2`` (Σ counted floor
     area of the buildings whose ``parcel_id`` is the parcel's; 0 without buildings) and ``far`` (their ratio, NULL
     on no land).
 
     Columns a statement does not use are dropped by the planner, so a tile that reads only ``far`` computes what
-    it did when it was written out. The placeholders name the rule's bind parameters (``:name`` or ``$n``).
+    it did when it was written out. The placeholders name the rule's bind parameters (``:name``, or ``$n`` from
+    :func:`positional`).
     """
     p = _alias(parcel)
     counted = "COALESCE(sum({}), 0)".format(counted_floor_area_sql(
-        "g", height_threshold_m=height_threshold_m, height_multiplier=height_multiplier, count_illegal=count_illegal))
+        "g", height_threshold_m=height_threshold_m, height_multiplier=height_multiplier, count_illegal=count_illegal,
+        upper_garage_factor=upper_garage_factor, basement_garage_factor=basement_garage_factor,
+        basement_plant_factor=basement_plant_factor, basement_commercial_factor=basement_commercial_factor))
     land = f"ST_Area({p}.geom)"
     return (f"(SELECT {land} AS land_m2, {counted} AS counted_m2, {far_sql(counted, land)} AS far "  # noqa: S608
             f"FROM buildings g WHERE g.parcel_id = {p}.id)")  # (aliases whitelisted, placeholders checked)
@@ -128,11 +192,25 @@ def far_short_sql(counted: str, land: str, floor: str) -> str:
     return f"({counted} < ({floor} - {RATIO_TOLERANCE!r}) * {land})"
 
 
-RULE_PARAMS = ("far_min", "height_threshold_m", "height_multiplier", "count_illegal")
-"""The names of the rule's bind parameters, in the order positional statements (the parcels tile) bind them."""
+RULE_PARAMS = ("far_min", "height_threshold_m", "height_multiplier", "count_illegal", "upper_garage_factor",
+               "basement_garage_factor", "basement_plant_factor", "basement_commercial_factor")
+"""The names of the rule's bind parameters, in the order positional statements (the parcels tile, OGC items) bind
+them; each is also the name of its :class:`PlanningRules` field."""
+ROLL_UP_PARAMS = RULE_PARAMS[1:]
+"""The bind parameters of the roll-up (:func:`parcel_far_sql`, :func:`counted_floor_area_sql`): all but the floor."""
+
+
+def positional(first: int) -> dict[str, str]:
+    """The rule's placeholders for a positional statement: ``$first``, ``$first + 1``… in RULE_PARAMS order."""
+    return {name: f"${first + i}" for i, name in enumerate(RULE_PARAMS)}
+
+
+def roll_up_placeholders(placeholders: dict[str, str]) -> dict[str, str]:
+    """The keyword arguments of :func:`parcel_far_sql` from the rule's placeholders (e.g. :func:`positional`)."""
+    return {name: placeholders[name] for name in ROLL_UP_PARAMS}
 
 
 def rule_params(rules: PlanningRules) -> dict[str, object]:
     """The rule's values as named bind parameters (``:far_min``, ``:height_threshold_m``...), in RULE_PARAMS order."""
-    return {"far_min": rules.far_min, "height_threshold_m": height_threshold_param(rules),
-            "height_multiplier": rules.height_multiplier, "count_illegal": rules.count_illegal}
+    values = {name: getattr(rules, name) for name in RULE_PARAMS}
+    return {**values, "height_threshold_m": height_threshold_param(rules)}

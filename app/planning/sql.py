@@ -7,7 +7,7 @@ named in its comment (:mod:`app.planning.figures`, :mod:`app.planning.rules`); t
 
 Buildings belong to the parcel of their ``parcel_id``. The importer sets it from ``parcel_code``, or,
 where that is absent, to the parcel holding the largest part of the footprint; a building is never split.
-Areas are planar, in the storage CRS (metres), holes excluded (DOMAIN.md §3, §4).
+Areas are planar, in the storage CRS (metres), holes excluded (docs/planning.md).
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from app.planning.figures import COUNT_SUMS, OPTIONAL_SUMS, PARCEL_FIELDS, SUM_FIELDS
-from app.planning.rule_sql import doubled_sql, far_sql, height_factor_sql, used_sql
+from app.planning.rule_sql import (
+    basement_area_sql,
+    basement_factor_sql,
+    counted_sql,
+    doubled_sql,
+    far_sql,
+    storey_factor_sql,
+    used_sql,
+)
 
 # Scope predicates over parcels p, blocks bl and towns t; the code is bound as :code.
 PARCEL_SCOPES = {
@@ -31,34 +39,49 @@ AREA_SCOPES = ("city", "town", "block")
 _BUILDINGS_IN_SCOPE = ("b.parcel_id IN (SELECT p.id FROM parcels p JOIN blocks bl ON bl.id = p.block_id "
                        "JOIN towns t ON t.id = bl.town_id WHERE {predicate})")
 
-# A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal) [assumed];
-# it counts :height_multiplier times when its storeys are higher than :height_threshold_m, strictly
-# (国土资发〔2008〕24号: 层高超过8米的 … 加倍计算). Twin: figures.building_figures. The same fragments make
-# the map's counted floor area (rule_sql.counted_floor_area_sql) and its per-parcel roll-up
-# (rule_sql.parcel_far_sql); here the roll-up is one of the sums of the single pass over the buildings
-# (per_parcel), and its ratio is rule_sql.far_sql (_DERIVED), for parcels and for Σ ÷ Σ alike.
+# A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal) [assumed]. Its
+# floor area above ground counts with its storeys' factor (rule_sql.storey_factor_sql: storeys higher than
+# :height_threshold_m, strictly, × :height_multiplier, 国土资发〔2008〕24号; garage storeys above the second floor
+# × :upper_garage_factor), its basement with the factor of its use (rule_sql.basement_factor_sql, 甬规字〔2010〕122号).
+# Twin: figures.building_figures. The same fragments make the map's counted floor area
+# (rule_sql.counted_floor_area_sql) and its per-parcel roll-up (rule_sql.parcel_far_sql); here the roll-up is one
+# of the sums of the single pass over the buildings (per_parcel), and its ratio is rule_sql.far_sql (_DERIVED),
+# for parcels and for Σ ÷ Σ alike.
 _USED = used_sql("b")
 _DOUBLED = doubled_sql("b")
-_HEIGHT_FACTOR = height_factor_sql("g.doubled_for_height")
+_STOREY_FACTOR = storey_factor_sql("b")
+_BASEMENT_AREA = basement_area_sql("b")
+_BASEMENT_FACTOR = basement_factor_sql("b")
+_COUNTED = counted_sql("COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors)", "g.storey_factor", "g.basement_m2",
+                       "g.basement_factor")
+# Storeys higher than the threshold, for the building list only (one parcel): unnested only for buildings with
+# storey heights.
+_DOUBLED_STOREYS = ("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.floor_h > CAST(:height_threshold_m AS numeric) "
+                    "THEN g.floors ELSE 0 END ELSE (SELECT count(*) FROM unnest(g.storey_hs) AS st(h) "
+                    "WHERE st.h > CAST(:height_threshold_m AS numeric)) END")
 
 _BUILDING_CTES = """
 building AS (
     -- One row per building of the scope; footprint in m², planar in the storage CRS. OFFSET 0 keeps the
     -- planner from flattening this subquery, so ST_Area runs once per building rather than once per use.
-    SELECT b.parcel_id, b.code, b.use, b.floors, b.floor_h::float8 AS floor_h_m, b.illegal,
-           b.floor_area::float8 AS surveyed_m2, {used} AS used, {doubled} AS doubled_for_height,
-           ST_Area(b.geom) AS footprint_m2
+    SELECT b.parcel_id, b.code, b.use, b.floors, b.floor_h::float8 AS floor_h_m, b.floor_h, b.storey_hs,
+           b.illegal, b.floor_area::float8 AS surveyed_m2, {used} AS used, {doubled} AS doubled_for_height,
+           ST_Area(b.geom) AS footprint_m2, {storey_factor} AS storey_factor,
+           COALESCE(b.garage_floors, 0) AS garage_storeys, COALESCE(b.basement_floors, 0) AS basement_storeys,
+           b.basement_use, {basement_area} AS basement_m2, {basement_factor} AS basement_factor
     FROM buildings b
     WHERE {building_scope}
     OFFSET 0
 ),
 building_figures AS (
-    -- 建筑面积: the surveyed floor area, else footprint × floors; 计容建筑面积: × :height_multiplier for
-    -- storeys above the height threshold (DOMAIN.md §4). Twin: figures.building_figures.
+    -- 建筑面积 (above ground): the surveyed floor area, else footprint × floors; 计容建筑面积: × the storeys'
+    -- factor, plus the basement × its use's factor. Twin: figures.building_figures.
     SELECT g.parcel_id, g.code, g.use, g.floors, g.floor_h_m, g.illegal, g.used, g.footprint_m2,
            COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors) AS floor_area_m2,
            g.surveyed_m2 IS NOT NULL AS floor_area_surveyed, g.doubled_for_height,
-           COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors) * {height_factor} AS far_floor_area_m2
+           {counted} AS far_floor_area_m2,
+           g.storey_hs::float8[] AS storey_heights_m, {doubled_storeys} AS doubled_storeys, g.garage_storeys,
+           g.basement_storeys, g.basement_use, g.basement_m2 AS basement_floor_area_m2
     FROM building g
 )"""
 
@@ -110,7 +133,7 @@ parcel AS (
 ),
 parcel_sums AS (
     -- Supporting land: recorded (supp_m2), else land × supporting floor share, the dormitories' part
-    -- apportioned by floor area [national] (DOMAIN.md §4). Each per-area figure keeps the land it is
+    -- apportioned by floor area [national]. Each per-area figure keeps the land it is
     -- measured on (*_basis_m2), so that roll-ups divide by the land that reports it. Twin: parcel_sums.
     SELECT q.*, 1 AS parcel_count,
            CASE WHEN q.supp_m2 IS NOT NULL THEN q.supp_m2
@@ -135,7 +158,7 @@ figures AS (
     FROM parcel_sums s
 )"""
 
-# Ratios from sums, Σ ÷ Σ (DOMAIN.md §2, §4): 亩 = m² × 15 / 10000; money per 亩 in yuan and 万元.
+# Ratios from sums, Σ ÷ Σ: 亩 = m² × 15 / 10000; money per 亩 in yuan and 万元.
 # 建筑系数 equals the density: there is no structure or storage-yard layer yet. Twin: figures.derive.
 _DERIVED = f"""
     s.land_area_m2 * 15 / 10000 AS land_area_mu,
@@ -237,8 +260,9 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
 def _building_ctes(scope: str) -> str:
     """The CTEs ``building`` and ``building_figures`` restricted to ``scope`` (a key of PARCEL_SCOPES)."""
     building_scope = "TRUE" if scope == "city" else _BUILDINGS_IN_SCOPE.format(predicate=PARCEL_SCOPES[scope])
-    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, height_factor=_HEIGHT_FACTOR,
-                                 building_scope=building_scope)
+    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, storey_factor=_STOREY_FACTOR,
+                                 basement_area=_BASEMENT_AREA, basement_factor=_BASEMENT_FACTOR, counted=_COUNTED,
+                                 doubled_storeys=_DOUBLED_STOREYS, building_scope=building_scope)
 
 
 def _ctes(scope: str) -> str:
@@ -281,7 +305,9 @@ PARCEL_ROWS: dict[str, TextClause] = {scope: _parcel_rows(scope) for scope in PA
 PARCEL_BUILDINGS = text(f"""
 WITH {_building_ctes("parcel")}
 SELECT g.code, g.use, g.floors::int AS floors, g.floor_h_m, g.illegal, g.used, g.footprint_m2, g.floor_area_m2,
-       g.floor_area_surveyed, g.doubled_for_height, g.far_floor_area_m2
+       g.floor_area_surveyed, g.doubled_for_height, g.far_floor_area_m2, g.storey_heights_m,
+       g.doubled_storeys::int AS doubled_storeys, g.garage_storeys::int AS garage_storeys,
+       g.basement_storeys::int AS basement_storeys, g.basement_use, g.basement_floor_area_m2
 FROM building_figures g
 ORDER BY g.code
 """)  # noqa: S608 (SQL text from this module only)

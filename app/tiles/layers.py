@@ -16,7 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.planning.config import PlanningRules
-from app.planning.rule_sql import RULE_PARAMS, far_floor_sql, far_short_sql, parcel_far_sql, rule_params
+from app.planning.rule_sql import (
+    RULE_PARAMS,
+    far_floor_sql,
+    far_short_sql,
+    parcel_far_sql,
+    positional,
+    roll_up_placeholders,
+    rule_params,
+)
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 """Media type of a Mapbox Vector Tile."""
@@ -57,17 +65,19 @@ SELECT ST_AsMVT(t, 'blocks', {EXTENT}, 'geom', 'id') FROM (
 # far: the per-parcel roll-up (rule_sql.parcel_far_sql: Σ counted floor area of the parcel's buildings ÷ its
 # planar land area in the storage CRS), rounded to 0.01 for display; pass is decided on the unrounded value
 # against the block's exemption, else $5 (the FAR floor). $6 tall-storey height (m), $7 its multiplier, $8
-# whether illegal buildings count (DOMAIN.md §4): rule_sql.RULE_PARAMS in order.
+# whether illegal buildings count, $9 the factor of garage storeys above the second floor, $10–$12 those of
+# basements by use (garage, plant room, commercial): rule_sql.RULE_PARAMS in order (rule_sql.positional).
+_RULE = positional(5)
 PARCELS_SQL = f"""
 WITH {_ENVELOPE}
 SELECT ST_AsMVT(t, 'parcels', {EXTENT}, 'geom', 'id') FROM (
     SELECT p.id, p.code, b.code AS block, round(pf.far::numeric, 2)::float8 AS far,
-           COALESCE(NOT {far_short_sql("pf.far", "1", far_floor_sql("fe", far_min="$5"))}, true) AS pass,
+           COALESCE(NOT {far_short_sql("pf.far", "1", far_floor_sql("fe", far_min=_RULE["far_min"]))}, true) AS pass,
            ST_AsMVTGeom(ST_Transform(p.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
     FROM parcels p JOIN blocks b ON b.id = p.block_id
     LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
     CROSS JOIN env
-    CROSS JOIN LATERAL {parcel_far_sql("p", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8")} pf
+    CROSS JOIN LATERAL {parcel_far_sql("p", **roll_up_placeholders(_RULE))} pf
     WHERE p.geom && env.native
 ) t
 """  # noqa: S608 (only module constants are interpolated)
@@ -99,7 +109,7 @@ def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
 
 
 def _far_params(rules: PlanningRules) -> tuple[object, ...]:
-    """``$5``–``$8`` of the parcels statement: the rule's bind parameters (``rule_sql.RULE_PARAMS``) in order."""
+    """``$5``–``$12`` of the parcels statement: the rule's bind parameters (``rule_sql.RULE_PARAMS``) in order."""
     values = rule_params(rules)
     return tuple(values[name] for name in RULE_PARAMS)
 

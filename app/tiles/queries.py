@@ -1,7 +1,7 @@
 """The map's small JSON statements: block and parcel cards, search, filtered totals, the block index.
 
 Each is one statement with every value bound (``:code``, ``:q``, the FAR rule's ``:far_min``...). Areas are
-planar in the storage CRS; 亩 = m² × 15 / 10000 (DOMAIN.md §2); money in yuan, ``_wan`` in 万元.
+planar in the storage CRS; 亩 = m² × 15 / 10000; money in yuan, ``_wan`` in 万元.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ Town 330282107 观海卫镇 without blocks, and town 330282113 胜山镇 with fo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from sqlalchemy import Engine, text
@@ -107,8 +109,29 @@ def add_exemption(engine: Engine, block: str, min_far: float | None, reason: str
 
 
 def _none(value: object) -> float | None:
-    """A float, or None for a missing value (None or NaN)."""
-    return None if value is None or value != value else float(value)  # type: ignore[arg-type]
+    """A float, or None for a missing value (None, NaN or pandas' NA)."""
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def _heights(value: object) -> tuple[float, ...] | None:
+    """Storey heights of a ``storey_hs`` value as stored (numeric with 2 decimals), or None."""
+    if value is None or not isinstance(value, str) or not value.strip():
+        return None
+    return tuple(round(float(v), 2) for v in value.replace("，", ",").split(","))
+
+
+def building_input(row: Any) -> BuildingInput:
+    """The Python twin's building from a row of a buildings layer (the fields of issue 14 when it has them)."""
+    heights = _heights(getattr(row, "storey_hs", None))
+    floor_h = _none(row.floor_h)
+    basements = int(_none(getattr(row, "bsmt_n", None)) or 0)
+    return BuildingInput(
+        code=row.code, footprint_m2=row.geometry.area, floors=int(row.floors),
+        floor_h_m=floor_h if floor_h is not None else max(heights or (0.0,)), floor_area_m2=_none(row.floor_area),
+        use=row.use, illegal=bool(getattr(row, "illegal", False) or False), storey_heights_m=heights,
+        garage_storeys=int(_none(getattr(row, "garage_n", None)) or 0), basement_storeys=basements,
+        basement_use=getattr(row, "bsmt_use", None) if basements else None,
+        basement_floor_area_m2=_none(getattr(row, "bsmt_m2", None)))
 
 
 def twin_inputs(data: dict[str, gpd.GeoDataFrame]) -> dict[str, ParcelInput]:
@@ -123,12 +146,11 @@ def twin_inputs(data: dict[str, gpd.GeoDataFrame]) -> dict[str, ParcelInput]:
         if code is None or code != code:
             shares = shapely.area(shapely.intersection(parcels.geometry.values, row.geometry))
             code = parcels["code"][int(shares.argmax())]
-        owned[code].append(BuildingInput(code=row.code, footprint_m2=row.geometry.area, floors=int(row.floors),
-                                         floor_h_m=float(row.floor_h), floor_area_m2=_none(row.floor_area),
-                                         use=row.use, illegal=bool(row.illegal)))
+        owned[code].append(building_input(row))
     return {
-        p.code: ParcelInput(land_area_m2=p.geometry.area, buildings=owned[p.code], supp_m2=_none(p.supp_m2),
-                            green_m2=_none(p.green_m2), tax_yuan=_none(p.tax), output_yuan=_none(p.output),
-                            invest_yuan=_none(p.invest))
+        p.code: ParcelInput(land_area_m2=p.geometry.area, buildings=owned[p.code],
+                            supp_m2=_none(getattr(p, "supp_m2", None)), green_m2=_none(getattr(p, "green_m2", None)),
+                            tax_yuan=_none(getattr(p, "tax", None)), output_yuan=_none(getattr(p, "output", None)),
+                            invest_yuan=_none(getattr(p, "invest", None)))
         for p in parcels.itertuples(index=False)
     }

@@ -13,14 +13,17 @@ from app.planning import sql
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
     RULE_PARAMS,
+    basement_factor_sql,
     counted_floor_area_sql,
     doubled_sql,
     far_floor_sql,
     far_sql,
-    height_factor_sql,
     height_threshold_param,
     parcel_far_sql,
+    positional,
+    roll_up_placeholders,
     rule_params,
+    storey_factor_sql,
     used_sql,
 )
 from app.programme import report_map, svgmap
@@ -31,6 +34,9 @@ from app.tiles import layers, queries
     lambda: used_sql("g", count_illegal="true"),
     lambda: doubled_sql("g", height_threshold_m="8"),
     lambda: counted_floor_area_sql("g", height_multiplier="2); DROP TABLE parcels; --"),
+    lambda: counted_floor_area_sql("g", basement_commercial_factor="0.6"),
+    lambda: storey_factor_sql("g", upper_garage_factor="0.5"),
+    lambda: basement_factor_sql("g", basement_garage_factor="0"),
     lambda: far_floor_sql("fe", far_min="2.0"),
 ])
 def test_values_never_go_into_the_text(make) -> None:
@@ -47,10 +53,22 @@ def test_aliases_are_whitelisted(alias: str) -> None:
 def test_planning_and_map_share_the_building_terms() -> None:
     """The planning statements' terms are the ones the map's counted floor area is made of."""
     assert sql._USED == used_sql("b") and sql._DOUBLED == doubled_sql("b")
-    counted = counted_floor_area_sql("b", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8")
+    assert sql._STOREY_FACTOR == storey_factor_sql("b") and sql._BASEMENT_FACTOR == basement_factor_sql("b")
+    ph = positional(5)
+    counted = counted_floor_area_sql("b", **roll_up_placeholders(ph))
     assert used_sql("b", count_illegal="$8") in counted
-    assert doubled_sql("b", height_threshold_m="$6") == "(b.floor_h > CAST($6 AS numeric))"
-    assert doubled_sql("b", height_threshold_m="$6") in counted
+    assert storey_factor_sql("b", height_threshold_m="$6", height_multiplier="$7", upper_garage_factor="$9") in counted
+    assert basement_factor_sql("b", basement_garage_factor="$10", basement_plant_factor="$11",
+                               basement_commercial_factor="$12") in counted
+    assert doubled_sql("b", height_threshold_m="$6") == (
+        "COALESCE(CAST($6 AS numeric) < ANY(b.storey_hs), b.floor_h > CAST($6 AS numeric))")
+
+
+def test_storeys_unnest_only_with_storey_heights() -> None:
+    """A building without storey heights takes the first branch: floor_h, no array unnested."""
+    factor = storey_factor_sql("g")
+    assert factor.startswith("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.floor_h > ")
+    assert factor.index("unnest(") > factor.index(" ELSE (SELECT")
 
 
 @pytest.mark.parametrize("threshold, bound", [(8.0, Decimal("8.0")), (7.99, Decimal("7.99")),
@@ -70,7 +88,7 @@ def test_height_threshold_bound_as_shortest_decimal(threshold: float, bound: Dec
     lambda: parcel_far_sql("p; DELETE FROM parcels"),
     lambda: parcel_far_sql("p", height_threshold_m="8"),
     lambda: parcel_far_sql("p", count_illegal="false"),
-    lambda: height_factor_sql("g.doubled_for_height", height_multiplier="2"),
+    lambda: parcel_far_sql("p", upper_garage_factor="0.5"),
 ])
 def test_the_roll_up_takes_only_whitelisted_aliases_and_bind_parameters(make) -> None:
     with pytest.raises(ValueError, match="not whitelisted|not a bind parameter"):
@@ -89,11 +107,9 @@ def _statements() -> dict[str, str]:
 def test_map_statements_use_the_one_roll_up(name: str) -> None:
     """Each map statement holds the roll-up once, and no counted floor area outside it."""
     statement = _statements()[name]
-    positional = name == "tile parcels"
-    roll_up = parcel_far_sql("p", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8") \
-        if positional else parcel_far_sql("p")
-    counted = counted_floor_area_sql("g", height_threshold_m="$6", height_multiplier="$7", count_illegal="$8") \
-        if positional else counted_floor_area_sql("g")
+    ph = roll_up_placeholders(positional(5)) if name == "tile parcels" else {}
+    roll_up = parcel_far_sql("p", **ph)
+    counted = counted_floor_area_sql("g", **ph)
     assert statement.count(roll_up) == 1
     assert statement.count(counted) == roll_up.count(counted) == 2  # counted_m2, and in far
     assert "NULLIF(ST_Area" not in statement.replace(roll_up, "")
@@ -105,15 +121,16 @@ def test_planning_statements_divide_with_the_roll_ups_ratio() -> None:
     assert ratio in sql.PARCEL_FIGURES["city"].text and ratio in sql.AREA_FIGURES["town"].text
     counted = f"COALESCE(sum({counted_floor_area_sql('g')}), 0)"
     assert f"{far_sql(counted, 'ST_Area(p.geom)')} AS far" in parcel_far_sql("p")
-    assert height_factor_sql("g.doubled_for_height") in sql.PARCEL_FIGURES["city"].text
+    assert sql._COUNTED in sql.PARCEL_FIGURES["city"].text
 
 
 def test_rules_are_always_handed_in() -> None:
     """No default that reads the environment: the caller passes settings.rules."""
     for fn, name in ((rule_params, "rules"), (layers.TileLayer.params, "rules"), (report_map.town_map, "rules")):
         assert inspect.signature(fn).parameters[name].default is inspect.Parameter.empty, fn
-    rules = PlanningRules(far_min=1.25, height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True)
+    rules = PlanningRules(far_min=1.25, height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True,
+                          basement_commercial_factor=0.7)
     assert tuple(rule_params(rules)) == RULE_PARAMS
     assert layers.TILE_LAYERS["parcels"].params(14, 1, 2, 4549, rules) == (
-        14, 1, 2, 4549, 1.25, Decimal("7.5"), 1.5, True)
+        14, 1, 2, 4549, 1.25, Decimal("7.5"), 1.5, True, 0.5, 0.0, 0.0, 0.7)
     assert layers.TILE_LAYERS["blocks"].params(14, 1, 2, 4549, rules) == (14, 1, 2, 4549)
