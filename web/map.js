@@ -53,6 +53,8 @@ const TEXT = {
     before_after: "改造前后", incentives: "激励", wan_yuan: "万元", overdue: "逾期", dossier: "地块档案",
     step_surveyed: "排查", step_planned: "方案审批", step_works: "实施完成", step_accepted: "验收",
     days_late: "逾期{n}天",
+    surveyed: "层高与地下室", metre: "m", garage_floors: "二层以上车库{n}层", basement: "地下{n}层（{use}）",
+    b_garage: "车库", b_plant: "设备用房", b_commercial: "商业", sep: "；",
   },
   en: {
     title: "Cixi old industrial block renovation", other: "中文", panel: "Panel", search_hint: "Search block or parcel code, name",
@@ -78,6 +80,9 @@ const TEXT = {
     before_after: "Before/after", incentives: "incentives", wan_yuan: "10k yuan", overdue: "Overdue", dossier: "Dossier",
     step_surveyed: "survey", step_planned: "plan approval", step_works: "works finished", step_accepted: "acceptance",
     days_late: "{n} days late",
+    surveyed: "Storeys as surveyed", metre: "m", garage_floors: "{n} garage storeys above the second floor",
+    basement: "{n} basement storeys ({use})", b_garage: "garage", b_plant: "plant room", b_commercial: "commercial",
+    sep: "; ",
   },
 };
 
@@ -263,13 +268,26 @@ async function openCard(kind, code) {
 
 function taxBadge(wan) {
   if (wan === null || wan === undefined) return "";
-  const band = LEGEND.tax_bands.find((b) => b.upper === null || wan < b.upper);
+  const band = LEGEND.tax_bands.find((b) => b.upper === null || wan < b.upper || (b.upper_included && wan === b.upper));
   return `<span class="badge ${band.tone}">${esc(band[state.lang])}</span>`;
 }
 function farBadge(pass, floor) {
   if (floor === null || floor === undefined) return `<span class="badge mid">${t("lifted")}</span>`;
   return pass ? `<span class="badge good">${t("pass")} ≥ ${num(floor, 1)}</span>`
     : `<span class="badge bad">${t("fail")} &lt; ${num(floor, 1)}</span>`;
+}
+
+/** A building of the parcel card's "as surveyed" row: its storey heights bottom up, garage storeys above the
+    second floor and basement (what counts its floor area storey by storey, docs/planning.md). */
+function surveyedText(b, parcel) {
+  const code = b.code.startsWith(parcel) && b.code.length > parcel.length ? b.code.slice(parcel.length) : b.code;
+  const parts = [];
+  if (b.storey_hs) parts.push(`${b.storey_hs.map((h) => esc(String(h))).join(" / ")} ${t("metre")}`);
+  if (b.garage_floors > 0) parts.push(esc(t("garage_floors").replace("{n}", num(b.garage_floors, 0))));
+  if (b.basement_floors > 0) {
+    parts.push(esc(t("basement").replace("{n}", num(b.basement_floors, 0)).replace("{use}", t(`b_${b.basement_use}`))));
+  }
+  return `<span class="code">${esc(code)}</span> ${parts.join(esc(t("sep")))}`;
 }
 
 function renderCard() {
@@ -311,6 +329,10 @@ function renderCard() {
       ["tax_per_mu", `${num(d.tax_per_mu_wan)} ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
       ["term_end", esc(d.term_end)],
     ];
+    if (d.surveyed_buildings && d.surveyed_buildings.length) {
+      rows.splice(rows.findIndex(([k]) => k === "buildings") + 1, 0,
+        ["surveyed", d.surveyed_buildings.map((b) => surveyedText(b, d.code)).join("<br>")]);
+    }
     links = [`<a href="api/parcels/${code}/metrics" target="_blank" rel="noopener">${t("metrics")}</a>`];
   } else {
     [rows, links] = jointCardRows(d);

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -37,6 +38,8 @@ _SEPARATORS = re.compile(r"[,，;；]")
 def _numbers(f: Field, raw: Any) -> str:
     """A list of numbers (``9,4.5,4.5,4.5``, or a JSON array from GeoJSON), each in the field's range, as the
     stage takes it: comma-separated shortest decimals."""
+    if isinstance(raw, np.ndarray):  # a JSON array read by GDAL
+        raw = raw.tolist()
     parts = [str(v) for v in raw] if isinstance(raw, (list, tuple)) else _SEPARATORS.split(str(raw))
     values = []
     for part in parts:
@@ -57,7 +60,7 @@ def _numbers(f: Field, raw: Any) -> str:
 def _value(f: Field, raw: Any) -> Any:
     """Convert one raw value to the field's type and check its range; None when missing."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str) and not raw.strip()) \
-            or raw is pd.NaT or (isinstance(raw, (list, tuple)) and not raw):
+            or raw is pd.NaT or (isinstance(raw, (list, tuple, np.ndarray)) and len(raw) == 0):
         if f.required:
             raise _Bad(f"required field {f.name!r} ({f.label_zh}) is empty")
         return None

@@ -59,7 +59,8 @@ FROM b, pa, e, LATERAL (SELECT ST_Transform(ST_Envelope(b.geom), 4326) AS bb) x
 """)  # noqa: S608 (only module constants are interpolated)
 
 # One row: what the parcel card shows, with the shortfall against the FAR floor that applies (m² of
-# counted floor area still needed: max(0, far_min × land − counted); 0 when the floor is lifted).
+# counted floor area still needed: max(0, far_min × land − counted); 0 when the floor is lifted), and the
+# buildings whose storeys, basement or garages are recorded (surveyed_buildings, a JSON list).
 PARCEL_CARD = text(f"""
 WITH p AS (
     SELECT p.id, p.code, p.owner, p.land_use, to_char(p.term_end, 'YYYY-MM-DD') AS term_end, p.tax::float8 AS tax,
@@ -71,7 +72,14 @@ WITH p AS (
     WHERE p.code = :code
 ),
 g AS (
-    SELECT count(*) AS buildings, count(*) FILTER (WHERE g.illegal) AS illegal_buildings
+    -- surveyed: the buildings with storey heights (bottom up), a basement or garage storeys above the second
+    -- floor, by code: what makes their counted floor area differ from floor area × one storey height's factor.
+    SELECT count(*) AS buildings, count(*) FILTER (WHERE g.illegal) AS illegal_buildings,
+           COALESCE(json_agg(json_build_object(
+               'code', g.code, 'floors', g.floors, 'storey_hs', g.storey_hs::float8[],
+               'garage_floors', g.garage_floors, 'basement_floors', g.basement_floors, 'basement_use', g.basement_use)
+               ORDER BY g.code) FILTER (WHERE g.storey_hs IS NOT NULL OR g.basement_floors > 0 OR g.garage_floors > 0),
+               '[]') AS surveyed_buildings
     FROM buildings g JOIN p ON g.parcel_id = p.id
 ),
 e AS (
@@ -85,7 +93,7 @@ SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.to
        p.counted_m2 AS far_floor_area_m2, p.far,
        COALESCE(NOT {far_short_sql("p.counted_m2", "p.land_m2", "p.far_min")}, true) AS pass,
        COALESCE(GREATEST(0, p.far_min * p.land_m2 - p.counted_m2), 0) AS shortfall_m2,
-       g.buildings, g.illegal_buildings,
+       g.buildings, g.illegal_buildings, g.surveyed_buildings,
        p.tax, p.tax / NULLIF(p.land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
        e.enterprises, e.above_scale AS enterprises_above_scale, e.names AS enterprise_names,
        ARRAY[ST_XMin(bb), ST_YMin(bb), ST_XMax(bb), ST_YMax(bb)] AS bbox
