@@ -20,7 +20,8 @@ from tests.planning import cases
 CONFIGS = {
     "defaults": PlanningRules(),
     "custom": PlanningRules(height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True, far_min=1.2,
-                            supporting_floor_national_max=0.1, green_ratio_max=0.15),
+                            supporting_floor_national_max=0.1, green_ratio_max=0.15, upper_garage_factor=0.3,
+                            basement_garage_factor=0.1, basement_plant_factor=0.2, basement_commercial_factor=0.9),
 }
 TOWN = "330282110"
 USES = ("production", "warehouse", "office", "dormitory", "canteen", "other")
@@ -64,10 +65,31 @@ def random_layers(seed: int = 20240611) -> dict[str, gpd.GeoDataFrame]:
                     "floor_area": None if rng.random() < 0.6 else float(round(rng.uniform(100, 5000), 2)),
                     "use": str(rng.choice(USES)), "illegal": bool(rng.random() < 0.15),
                     "geometry": box(sx, sy, sx + bw, sy + bh)})
+    surveyed(buildings, np.random.default_rng(seed + 1))
     town = gpd.GeoDataFrame({"code": [TOWN], "name": ["匡堰镇"]},
                             geometry=[box(x0 - 100, y0 - 100, x0 + 2000, y0 + 700)], crs=4549)
+    frame = gpd.GeoDataFrame(buildings, crs=4549)
+    for name in ("garage_n", "bsmt_n"):
+        frame[name] = frame[name].astype("Int32")
     return {"towns": town, "blocks": gpd.GeoDataFrame(blocks, crs=4549),
-            "parcels": gpd.GeoDataFrame(parcels, crs=4549), "buildings": gpd.GeoDataFrame(buildings, crs=4549)}
+            "parcels": gpd.GeoDataFrame(parcels, crs=4549), "buildings": frame}
+
+
+HEIGHTS = (3.0, 4.5, 7.99, 8.0, 8.01, 9.0, 12.0)
+
+
+def surveyed(buildings: list[dict], rng: np.random.Generator) -> None:
+    """Floor area as surveyed on about a third of the buildings each (issue 14), from a generator of its own so
+    that the other values stay as they were: storey heights bottom up around the 8 m threshold, garage storeys
+    above the second floor, basements of each use with or without a surveyed area."""
+    for row in buildings:
+        floors = row["floors"]
+        row["storey_hs"] = ",".join(str(h) for h in rng.choice(HEIGHTS, floors)) if rng.random() < 0.35 else None
+        row["garage_n"] = int(rng.integers(1, floors - 1)) if floors >= 3 and rng.random() < 0.35 else None
+        basement = rng.random() < 0.35
+        row["bsmt_n"] = int(rng.integers(1, 3)) if basement else None
+        row["bsmt_use"] = str(rng.choice(["garage", "plant", "commercial"])) if basement else None
+        row["bsmt_m2"] = float(round(rng.uniform(100, 3000), 2)) if basement and rng.random() < 0.5 else None
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +118,9 @@ def test_parcel_and_block_figures_agree(city, config):
     assert len(figs) == 36
     crossing = data["buildings"]["parcel_code"].isna().sum()
     assert crossing, "the random city should have buildings tied by largest footprint share"
+    frame = data["buildings"]
+    assert frame["storey_hs"].notna().sum() > 10 and frame["garage_n"].notna().sum() > 5
+    assert set(frame["bsmt_use"].dropna()) == {"garage", "plant", "commercial"}
     for fig in figs:
         twin = derive(twins[fig.parcel_code])
         bad = [n for n in FIGURE_FIELDS if not close(getattr(fig, n), getattr(twin, n))]
