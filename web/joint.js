@@ -17,7 +17,7 @@ Object.assign(TEXT.zh, {
   j_load_failed: "读取失败", j_result: "预览结果（尚未保存）", j_stale: "输入已更改：请重新预览后再保存。",
   j_land: "合并用地面积", j_counted: "现状计容建筑面积", j_far_now: "现状容积率", j_needed: "容积率{far}所需建筑面积",
   j_to_add: "尚需增加", j_planned_far: "规划容积率", j_term_end: "合并后使用权终止", j_holes: "内含他人宗地（处）",
-  j_one_case: "一事一议（≥200亩）", yes: "是", no: "否", j_top_ups: "补缴地价（使用年限较短的权属人）",
+  j_top_ups: "补缴地价（使用年限较短的权属人）",
   j_years: "补足年限", j_top_up: "补缴", j_total: "合计", wan: "万元", years: "年",
   j_no_p50: "未填写50年期地价，不计算补缴。", j_no_top_up: "各宗地使用权同时到期，无需补缴。", j_rate: "土地还原率",
   j_split: "产权分配", j_split_planned: "按规划建筑面积", j_split_target: "按容积率达标所需建筑面积", j_land_share: "用地占比",
@@ -42,8 +42,8 @@ Object.assign(TEXT.en, {
   j_load_failed: "could not be read", j_result: "Preview (not saved yet)",
   j_stale: "Inputs changed: preview again before saving.", j_land: "Merged land area", j_counted: "Counted floor area now",
   j_far_now: "FAR now", j_needed: "Floor area for FAR {far}", j_to_add: "to add", j_planned_far: "Planned FAR",
-  j_term_end: "Merged term ends", j_holes: "Others' parcels inside", j_one_case: "Case by case (≥ 200 mu)",
-  yes: "yes", no: "no", j_top_ups: "Land-price top-ups (shorter terms)", j_years: "Years made up", j_top_up: "Top-up",
+  j_term_end: "Merged term ends", j_holes: "Others' parcels inside",
+  j_top_ups: "Land-price top-ups (shorter terms)", j_years: "Years made up", j_top_up: "Top-up",
   j_total: "Total", wan: "10k yuan", years: "yr", j_no_p50: "No 50-year land price given: no top-ups computed.",
   j_no_top_up: "All terms end together: no top-up.", j_rate: "Land capitalisation rate", j_split: "Property split",
   j_split_planned: "by planned floor area", j_split_target: "by floor area for the FAR floor", j_land_share: "Land share",
@@ -424,7 +424,6 @@ function renderJointResult() {
     ["planned_far", t("j_planned_far"), d.planned_far === null ? "—"
       : `${num(d.planned_far)} <small>(${m2(d.planned_floor_area_m2)})</small>`],
     ["term_end", t("j_term_end"), `<b>${esc(d.term_end)}</b>`],
-    ["one_case", t("j_one_case"), d.one_case_one_discussion ? `<span class="badge bad">${t("yes")}</span>` : t("no")],
   ];
   if (d.holes) rows.splice(1, 0, ["holes", t("j_holes"), num(d.holes, 0)]);
   const table = (head, body) => `<table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${body}</table>`;

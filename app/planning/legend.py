@@ -56,13 +56,14 @@ class FarBand:
 
 @dataclass(frozen=True, slots=True)
 class TaxBand:
-    """A 亩均税收 band (万元/亩): below ``upper`` (None: unbounded), its tone (``bad``, ``mid``, ``good``: the
-    badge the page shows) and labels."""
+    """A 亩均税收 band (万元/亩): below ``upper`` (None: unbounded), or up to and including it when
+    ``upper_included``; its tone (``bad``, ``mid``, ``good``: the badge the page shows) and labels."""
 
     upper: float | None
     tone: Literal["bad", "mid", "good"]
     zh: str
     en: str
+    upper_included: bool = False
 
 
 _STATUS_COLOURS = {"listed": "#9e9e9e", "surveyed": "#e6b419", "planned": "#ef7d1a", "in_progress": "#2f6fd0",
@@ -160,9 +161,10 @@ def far_colour(far: float | None, rules: PlanningRules) -> str:
 
 
 def tax_bands(rules: PlanningRules) -> tuple[TaxBand, ...]:
-    """The 亩均税收 bands (万元/亩): below the old-block line, up to the 2026 target, at or above the target."""
+    """The 亩均税收 bands (万元/亩): at or below the old-block line ("5万元以下" includes 5万: 以下 includes the
+    figure, 《民法典》第一千二百五十九条), up to the 2026 target, at or above the target."""
     old, target = rules.old_block_tax_per_mu_wan, rules.target_tax_per_mu_wan
-    return (TaxBand(old, "bad", f"低于{old:g}万（入选线）", f"below {old:g} (entry line)"),
+    return (TaxBand(old, "bad", f"{old:g}万及以下（入选线）", f"{old:g} or less (entry line)", upper_included=True),
             TaxBand(target, "mid", f"{old:g}万–{target:g}万", f"{old:g} – {target:g}"),
             TaxBand(None, "good", f"≥{target:g}万（2026目标）", f"≥ {target:g} (2026 target)"))
 

@@ -238,7 +238,7 @@ def table(page: metrics.CompliancePage, where: dict[str, Place], *, outcome: str
     zh, en = _MEASURES.get(rule.id, (rule.id, rule.id))
     unit, decimals, factor = _number(rule.unit)
     unit_text = f" {unit}" if unit else ""
-    floor_zh, floor_en = ("下限", "floor") if rule.comparison == "≥" else ("上限", "cap")
+    floor_zh, floor_en = ("下限", "floor") if rule.comparison in ("≥", ">") else ("上限", "cap")
     short_unit, short_decimals, _ = _number(rule.shortfall_unit)
     what = rule.shortfall_unit.split(" ", 1)[1] if " " in rule.shortfall_unit else ""
     parcel = rule.level == "parcel"

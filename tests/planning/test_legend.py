@@ -21,7 +21,7 @@ def test_default_legend_is_the_maps_look() -> None:
                                                        "2.5 – 3.0", "≥ 3.0"]
     assert [b["upper"] for b in body["far_bands"]] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, None]
     assert [b["passes"] for b in body["far_bands"]] == [False] * 4 + [True] * 3
-    assert [b["zh"] for b in body["tax_bands"]] == ["低于5万（入选线）", "5万–15万", "≥15万（2026目标）"]
+    assert [b["zh"] for b in body["tax_bands"]] == ["5万及以下（入选线）", "5万–15万", "≥15万（2026目标）"]
     assert [b["tone"] for b in body["tax_bands"]] == ["bad", "mid", "good"]
     assert body["compliance"]["fail"]["line"] == "#a50f15" and body["compliance"]["fail"]["width"] == 1.3
     assert [(s["code"], s["zh"], s["en"]) for s in body["statuses"]] == list(BLOCK_STATUSES)
@@ -46,7 +46,7 @@ def test_far_bands_split_at_the_floor(far_min: float) -> None:
 def test_tax_bands_follow_the_rules() -> None:
     rules = PlanningRules(old_block_tax_per_mu_wan=4.0, target_tax_per_mu_wan=12.5)
     assert [(b.upper, b.zh, b.en) for b in legend.tax_bands(rules)] == [
-        (4.0, "低于4万（入选线）", "below 4 (entry line)"), (12.5, "4万–12.5万", "4 – 12.5"),
+        (4.0, "4万及以下（入选线）", "4 or less (entry line)"), (12.5, "4万–12.5万", "4 – 12.5"),
         (None, "≥12.5万（2026目标）", "≥ 12.5 (2026 target)")]
 
 

@@ -53,7 +53,7 @@ def test_svg_maps_use_the_legends_colours(web_db) -> None:
     assert f'fill="none" stroke="{legend.FAIL.line}"' in town_svg  # failing parcels outlined in the legend's red
     parcels = set(re.findall(r'fill="(#\w+)" fill-opacity="0.8"', block_svg))
     assert parcels == {legend.PASS.colour, legend.FAIL.colour}  # the largest block has both
-    assert f'stroke="{legend.PASS.line}"' in block_svg
+    assert f'stroke="{legend.PARCEL_LINE[0]}"' in block_svg  # unflagged parcels: the neutral outline
 
 
 def test_folium_map_uses_the_legends_colours(web_db, tmp_path) -> None:
@@ -82,9 +82,9 @@ def test_page_draws_with_the_served_legend(browser, web_settings) -> None:
             assert served == legend.legend(rules)
             shown = page.locator("#legend").inner_text()
             assert all(b.label in shown for b in legend.far_bands(rules)) and "1.12 – 1.50" in shown
-            badges = page.evaluate("[3.9, 4, 11.9, 12].map((v) => renewalMap.taxBadge(v))")
-            assert ["低于4万（入选线）" in badges[0], "4万–12万" in badges[1], "4万–12万" in badges[2],
-                    "≥12万（2026目标）" in badges[3]] == [True] * 4
+            badges = page.evaluate("[3.9, 4, 4.01, 11.9, 12].map((v) => renewalMap.taxBadge(v))")
+            assert ["4万及以下（入选线）" in badges[0], "4万及以下（入选线）" in badges[1], "4万–12万" in badges[2],
+                    "4万–12万" in badges[3], "≥12万（2026目标）" in badges[4]] == [True] * 5  # 以下 includes 4万
             styles = page.evaluate(
                 "[true, false].map((pass) => renewalMap.layers.parcels.options.style({pass, far: 1.49}))")
             assert [(s["stroke"], s["width"], s["fill"]) for s in styles] == [
