@@ -55,7 +55,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                "fire_hazard", "illegal_buildings", "low_industry", "poor_environment", "geom"),
     "parcels": ("id", "code", "block_id", "land_use", "owner", "term_end", "supp_m2", "green_m2",
                 "invest", "output", "tax", "geom"),
-    "buildings": ("id", "code", "parcel_id", "floors", "floor_h", "floor_area", "use", "illegal", "geom"),
+    "buildings": ("id", "code", "parcel_id", "floors", "floor_h", "floor_area", "use", "illegal", "geom",
+                  "storey_hs", "basement_floors", "basement_use", "basement_area"),
     "enterprises": ("id", "credit_code", "name", "parcel_id", "above_scl", "revenue", "tax", "output",
                     "energy_tce", "class", "class_year"),
 }
@@ -697,6 +698,34 @@ def _credit_codes(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.ascontiguousarray(chars[v]).view("<U18").ravel()
 
 
+def _surveyed(rng: np.random.Generator, floors: np.ndarray, floor_h: np.ndarray, footprint: np.ndarray,
+              shed: np.ndarray) -> dict[str, pd.Series]:
+    """Floor area as surveyed on a few buildings (issue 14), from a generator of its own so that no other value of
+    the sample changes, and chosen so that no figure changes either: about 6 % of the multi-storey buildings
+    carry their storey heights, a ground floor 0.3–1.2 m taller than the others (all at most 8 m, so each storey
+    counts once, as before), and about 4 % of the buildings that are not sheds a basement of one or two storeys
+    used as garage or plant room (×0 in 容积率), half of them with a surveyed floor area."""
+    n = len(floors)
+    storeys = (floors >= 2) & (rng.random(n) < 0.06)
+    ground = np.minimum(np.round(floor_h + rng.uniform(0.3, 1.2, n), 1), 8.0)
+    storey_hs = [("{" + ",".join([f"{g:g}"] + [f"{h:g}"] * (f - 1)) + "}") if s else None
+                 for s, g, h, f in zip(storeys.tolist(), ground.tolist(), floor_h.tolist(), floors.tolist(),
+                                       strict=True)]
+    basement = ~shed & (rng.random(n) < 0.04)
+    levels = np.where(rng.random(n) < 0.8, 1, 2)
+    uses = np.where(rng.random(n) < 0.7, "garage", "plant")
+    area = np.round(footprint * levels * rng.uniform(0.9, 1.3, n), 2)
+    surveyed = rng.random(n) < 0.5
+    return {
+        "storey_hs": pd.Series(storey_hs, dtype=object),
+        "basement_floors": pd.Series(np.where(basement, levels, 0), dtype="Int16").where(basement),
+        "basement_use": pd.Series(np.where(basement, uses, None), dtype=object),
+        "basement_area": pd.Series([float(a) if b and v else None for a, b, v in
+                                    zip(area.tolist(), basement.tolist(), surveyed.tolist(), strict=True)],
+                                   dtype=object),
+    }
+
+
 def _fmt(prefixes: np.ndarray, numbers: np.ndarray, width: int, sep: str = "") -> list[str]:
     return [f"{p}{sep}{v:0{width}d}" for p, v in zip(prefixes.tolist(), numbers.tolist(), strict=True)]
 
@@ -920,6 +949,7 @@ def generate(scale: float = 0.02, seed: int = 42, srid: int = 4549,
         "id": np.arange(1, nbld + 1, dtype=np.int64), "code": _fmt(pcodes[bp], bseq, 4, "F"), "parcel_id": bp + 1,
         "floors": floors, "floor_h": floor_h, "floor_area": pd.Series(floor_area, dtype=object),
         "use": [BUILDING_USES[u] for u in use.tolist()], "illegal": shed, "geom": building_geom,
+        **_surveyed(np.random.default_rng([seed, 14]), floors, floor_h, footprint, shed),
     })
 
     # enterprises; the parcel tax and output are sums over their firms -----------------------------

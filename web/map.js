@@ -80,8 +80,8 @@ const TEXT = {
     before_after: "Before/after", incentives: "incentives", wan_yuan: "10k yuan", overdue: "Overdue", dossier: "Dossier",
     step_surveyed: "survey", step_planned: "plan approval", step_works: "works finished", step_accepted: "acceptance",
     days_late: "{n} days late",
-    surveyed: "Storeys as surveyed", metre: "m", garage_floors: "{n} garage storeys above the second floor",
-    basement: "{n} basement storeys ({use})", b_garage: "garage", b_plant: "plant room", b_commercial: "commercial",
+    surveyed: "Storeys as surveyed", metre: "m", garage_floors: "garages above the second floor ×{n}",
+    basement: "basement ×{n} ({use})", b_garage: "garage", b_plant: "plant room", b_commercial: "commercial",
     sep: "; ",
   },
 };
