@@ -719,7 +719,8 @@ def _surveyed(rng: np.random.Generator, floors: np.ndarray, floor_h: np.ndarray,
     return {
         "storey_hs": pd.Series(storey_hs, dtype=object),
         "basement_floors": pd.Series(np.where(basement, levels, 0), dtype="Int16").where(basement),
-        "basement_use": pd.Series(np.where(basement, uses, None), dtype=object),
+        "basement_use": pd.Series([u if b else None for u, b in zip(uses.tolist(), basement.tolist(), strict=True)],
+                                  dtype=object),
         "basement_area": pd.Series([float(a) if b and v else None for a, b, v in
                                     zip(area.tolist(), basement.tolist(), surveyed.tolist(), strict=True)],
                                    dtype=object),
