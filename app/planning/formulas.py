@@ -62,14 +62,13 @@ def counted_storeys_m2(floor_area_m2: float, floors: int, floor_h_m: float, thre
     (garage or plant room ×0, commercial ×0.6). Without storey heights, garages and basement it is
     :func:`counted_floor_area_m2`: 9 / 4.5 / 4.5 / 4.5 m over 1,000 m² a storey counts 5,000 m².
     """
-    if storey_heights_m:
-        weight = sum((multiplier if doubled_for_height(h, threshold_m) else 1.0)
-                     * (garage_factor if 3 <= i <= 2 + garage_storeys else 1.0)
-                     for i, h in enumerate(storey_heights_m, start=1))
-        factor = weight / floors
+    tall = [doubled_for_height(h, threshold_m) for h in storey_heights_m or [floor_h_m]]
+    if all(tall) or not any(tall):  # every storey on the same side of the threshold
+        factor = (multiplier if tall[0] else 1.0) * (1 - garage_storeys * (1 - garage_factor) / floors)
     else:
-        height = multiplier if doubled_for_height(floor_h_m, threshold_m) else 1.0
-        factor = height * (1 - garage_storeys * (1 - garage_factor) / floors)
+        weight = sum((multiplier if t else 1.0) * (garage_factor if 3 <= i <= 2 + garage_storeys else 1.0)
+                     for i, t in enumerate(tall, start=1))
+        factor = weight / floors
     return floor_area_m2 * factor + basement_m2 * basement_factor
 
 

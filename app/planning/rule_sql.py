@@ -56,14 +56,16 @@ def doubled_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshol
 
 def storey_factor_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshold_m",
                       height_multiplier: str = ":height_multiplier",
-                      upper_garage_factor: str = ":upper_garage_factor") -> str:
+                      upper_garage_factor: str = ":upper_garage_factor", doubled: str | None = None) -> str:
     """SQL of the factor a building's floor area above ground counts with: the mean over its storeys of
     (the multiplier when the storey is higher than the threshold, else 1) × (the garage factor for a garage storey
     above the second floor, else 1).
 
-    Without storey heights every storey has ``floor_h``: (multiplier or 1) × (1 − garages × (1 − garage factor) ÷
-    floors), exactly the height factor when there is no garage storey. With them (``storey_hs``, bottom up) the
-    storeys are summed, the garages being storeys 3, 4…; only those buildings unnest their array. Twin:
+    When every storey is on the same side of the threshold (no storey heights: all have ``floor_h``; or all of
+    ``storey_hs`` higher, or none) it is (multiplier or 1) × (1 − garages × (1 − garage factor) ÷ floors), exactly
+    the height factor when there is no garage storey (``doubled``: an expression from code holding
+    :func:`doubled_sql` where a statement has it already); ``ALL`` tells without unnesting. Only a building whose
+    storeys (``storey_hs``, bottom up) lie on both sides sums them, the garages being storeys 3, 4…. Twin:
     ``app.planning.formulas.counted_storeys_m2``.
     """
     _check(height_threshold_m, height_multiplier, upper_garage_factor)
@@ -72,20 +74,25 @@ def storey_factor_sql(alias: str = "g", *, height_threshold_m: str = ":height_th
     multiplier = f"CAST({height_multiplier} AS float8)"
     garage = f"CAST({upper_garage_factor} AS float8)"
     garages = f"COALESCE({a}.garage_floors, 0)"
+    tall = doubled or f"{a}.floor_h > {threshold}"
+    share = f"(1 - {garages} * (1 - {garage}) / {a}.floors)"
     return (f"CASE WHEN {a}.storey_hs IS NULL "  # noqa: S608 (alias whitelisted, placeholders checked)
-            f"THEN CASE WHEN {a}.floor_h > {threshold} THEN {multiplier} ELSE 1 END "
-            f"* (1 - {garages} * (1 - {garage}) / {a}.floors) "
+            f"THEN CASE WHEN {tall} THEN {multiplier} ELSE 1 END * {share} "
+            f"WHEN {threshold} >= ALL({a}.storey_hs) THEN {share} "
+            f"WHEN {threshold} < ALL({a}.storey_hs) THEN {multiplier} * {share} "
             f"ELSE (SELECT sum(CASE WHEN st.h > {threshold} THEN {multiplier} ELSE 1 END "
             f"* CASE WHEN st.i BETWEEN 3 AND 2 + {garages} THEN {garage} ELSE 1 END) "
             f"FROM unnest({a}.storey_hs) WITH ORDINALITY AS st(h, i)) / {a}.floors END")
 
 
-def basement_area_sql(alias: str = "g") -> str:
+def basement_area_sql(alias: str = "g", footprint: str | None = None) -> str:
     """SQL of a building's basement floor area (m²): the surveyed ``basement_area`` of all its basement storeys,
-    else footprint × basement storeys (planar, storage CRS); 0 without a basement (no footprint computed)."""
+    else footprint × basement storeys (planar, storage CRS; ``footprint``: an expression from code holding it where
+    a statement has it already); 0 without a basement (no footprint computed)."""
     a = _alias(alias)
     return (f"CASE WHEN {a}.basement_floors > 0 "
-            f"THEN COALESCE({a}.basement_area::float8, ST_Area({a}.geom) * {a}.basement_floors) ELSE 0 END")
+            f"THEN COALESCE({a}.basement_area::float8, {footprint or f'ST_Area({a}.geom)'} * {a}.basement_floors) "
+            "ELSE 0 END")
 
 
 def basement_factor_sql(alias: str = "g", *, basement_garage_factor: str = ":basement_garage_factor",
@@ -100,10 +107,29 @@ def basement_factor_sql(alias: str = "g", *, basement_garage_factor: str = ":bas
             f"WHEN 'commercial' THEN CAST({basement_commercial_factor} AS float8) ELSE 0 END")
 
 
-def counted_sql(floor_area: str, storey_factor: str, basement_area: str, basement_factor: str) -> str:
-    """SQL of a building's counted floor area from its parts (expressions from code, not values): floor area above
-    ground × its storeys' factor + basement floor area × the basement's factor."""
-    return f"{floor_area} * ({storey_factor}) + ({basement_area}) * ({basement_factor})"
+def counted_sql(alias: str, floor_area: str, *, doubled: str, footprint: str | None = None,
+                height_threshold_m: str = ":height_threshold_m", height_multiplier: str = ":height_multiplier",
+                upper_garage_factor: str = ":upper_garage_factor",
+                basement_garage_factor: str = ":basement_garage_factor",
+                basement_plant_factor: str = ":basement_plant_factor",
+                basement_commercial_factor: str = ":basement_commercial_factor") -> str:
+    """SQL of a building's counted floor area from its floor area above ground (``floor_area``), whether a storey
+    is higher than the threshold (``doubled``) and, where a statement has it, its ``footprint`` (expressions from
+    code, not values): floor area × :func:`storey_factor_sql` + basement area × :func:`basement_factor_sql`.
+
+    A building with neither storey heights, nor garage storeys, nor a basement (most of them) takes the short way,
+    floor area × (the multiplier when ``doubled``, else 1): the same number without the sums.
+    """
+    _check(height_multiplier)
+    a = _alias(alias)
+    plain = f"{floor_area} * CASE WHEN {doubled} THEN CAST({height_multiplier} AS float8) ELSE 1 END"
+    storeys = storey_factor_sql(a, height_threshold_m=height_threshold_m, height_multiplier=height_multiplier,
+                                upper_garage_factor=upper_garage_factor, doubled=doubled)
+    basement = basement_factor_sql(a, basement_garage_factor=basement_garage_factor,
+                                   basement_plant_factor=basement_plant_factor,
+                                   basement_commercial_factor=basement_commercial_factor)
+    return (f"CASE WHEN {a}.storey_hs IS NULL AND {a}.garage_floors IS NULL AND {a}.basement_floors IS NULL "
+            f"THEN {plain} ELSE {floor_area} * ({storeys}) + ({basement_area_sql(a, footprint)}) * ({basement}) END")
 
 
 def counted_floor_area_sql(alias: str = "g", *, height_threshold_m: str = ":height_threshold_m",
@@ -116,19 +142,18 @@ def counted_floor_area_sql(alias: str = "g", *, height_threshold_m: str = ":heig
 
     Floor area above ground (surveyed, else footprint × floors) × :func:`storey_factor_sql` (storeys above the
     height threshold × the multiplier, garage storeys above the second floor × their factor) + basement floor
-    area × :func:`basement_factor_sql`; 0 for a building that does not count. The arguments name the rule's bind
-    placeholders (``:name`` for SQLAlchemy, ``$n`` for asyncpg: :func:`positional`); alias and placeholders are
-    whitelisted.
+    area × :func:`basement_factor_sql` (:func:`counted_sql`); 0 for a building that does not count. The arguments
+    name the rule's bind placeholders (``:name`` for SQLAlchemy, ``$n`` for asyncpg: :func:`positional`); alias and
+    placeholders are whitelisted.
     """
+    _check(height_threshold_m)
     a = _alias(alias)
     counted = counted_sql(
-        f"COALESCE({a}.floor_area::float8, ST_Area({a}.geom) * {a}.floors)",
-        storey_factor_sql(a, height_threshold_m=height_threshold_m, height_multiplier=height_multiplier,
-                          upper_garage_factor=upper_garage_factor),
-        basement_area_sql(a),
-        basement_factor_sql(a, basement_garage_factor=basement_garage_factor,
-                            basement_plant_factor=basement_plant_factor,
-                            basement_commercial_factor=basement_commercial_factor))
+        a, f"COALESCE({a}.floor_area::float8, ST_Area({a}.geom) * {a}.floors)",
+        doubled=f"{a}.floor_h > CAST({height_threshold_m} AS numeric)", height_threshold_m=height_threshold_m,
+        height_multiplier=height_multiplier, upper_garage_factor=upper_garage_factor,
+        basement_garage_factor=basement_garage_factor, basement_plant_factor=basement_plant_factor,
+        basement_commercial_factor=basement_commercial_factor)
     return f"CASE WHEN NOT {used_sql(a, count_illegal=count_illegal)} THEN 0 ELSE {counted} END"
 
 

@@ -17,15 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from app.planning.figures import COUNT_SUMS, OPTIONAL_SUMS, PARCEL_FIELDS, SUM_FIELDS
-from app.planning.rule_sql import (
-    basement_area_sql,
-    basement_factor_sql,
-    counted_sql,
-    doubled_sql,
-    far_sql,
-    storey_factor_sql,
-    used_sql,
-)
+from app.planning.rule_sql import basement_area_sql, counted_sql, doubled_sql, far_sql, used_sql
 
 # Scope predicates over parcels p, blocks bl and towns t; the code is bound as :code.
 PARCEL_SCOPES = {
@@ -39,36 +31,32 @@ AREA_SCOPES = ("city", "town", "block")
 _BUILDINGS_IN_SCOPE = ("b.parcel_id IN (SELECT p.id FROM parcels p JOIN blocks bl ON bl.id = p.block_id "
                        "JOIN towns t ON t.id = bl.town_id WHERE {predicate})")
 
-# A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal) [assumed]. Its
+# A building counts in the figures unless it is illegal (违法建筑, left out unless :count_illegal; 暂定值). Its
 # floor area above ground counts with its storeys' factor (rule_sql.storey_factor_sql: storeys higher than
 # :height_threshold_m, strictly, × :height_multiplier, 国土资发〔2008〕24号; garage storeys above the second floor
-# × :upper_garage_factor), its basement with the factor of its use (rule_sql.basement_factor_sql, 甬规字〔2010〕122号).
-# Twin: figures.building_figures. The same fragments make the map's counted floor area
-# (rule_sql.counted_floor_area_sql) and its per-parcel roll-up (rule_sql.parcel_far_sql); here the roll-up is one
-# of the sums of the single pass over the buildings (per_parcel), and its ratio is rule_sql.far_sql (_DERIVED),
-# for parcels and for Σ ÷ Σ alike.
+# × :upper_garage_factor), its basement with the factor of its use (rule_sql.basement_factor_sql, 甬规字〔2010〕122号),
+# both joined by rule_sql.counted_sql. Twin: figures.building_figures. The same fragments make the map's counted
+# floor area (rule_sql.counted_floor_area_sql) and its per-parcel roll-up (rule_sql.parcel_far_sql); here the
+# roll-up is one of the sums of the single pass over the buildings (per_parcel), and its ratio is rule_sql.far_sql
+# (_DERIVED), for parcels and for Σ ÷ Σ alike.
 _USED = used_sql("b")
 _DOUBLED = doubled_sql("b")
-_STOREY_FACTOR = storey_factor_sql("b")
-_BASEMENT_AREA = basement_area_sql("b")
-_BASEMENT_FACTOR = basement_factor_sql("b")
-_COUNTED = counted_sql("COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors)", "g.storey_factor", "g.basement_m2",
-                       "g.basement_factor")
+_COUNTED = counted_sql("g", "COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors)", doubled="g.doubled_for_height",
+                       footprint="g.footprint_m2")
+_BASEMENT_AREA = basement_area_sql("g", footprint="g.footprint_m2")
 # Storeys higher than the threshold, for the building list only (one parcel): unnested only for buildings with
 # storey heights.
-_DOUBLED_STOREYS = ("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.floor_h > CAST(:height_threshold_m AS numeric) "
-                    "THEN g.floors ELSE 0 END ELSE (SELECT count(*) FROM unnest(g.storey_hs) AS st(h) "
+_DOUBLED_STOREYS = ("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.doubled_for_height THEN g.floors ELSE 0 END "
+                    "ELSE (SELECT count(*) FROM unnest(g.storey_hs) AS st(h) "
                     "WHERE st.h > CAST(:height_threshold_m AS numeric)) END")
 
 _BUILDING_CTES = """
 building AS (
     -- One row per building of the scope; footprint in m², planar in the storage CRS. OFFSET 0 keeps the
     -- planner from flattening this subquery, so ST_Area runs once per building rather than once per use.
-    SELECT b.parcel_id, b.code, b.use, b.floors, b.floor_h::float8 AS floor_h_m, b.floor_h, b.storey_hs,
-           b.illegal, b.floor_area::float8 AS surveyed_m2, {used} AS used, {doubled} AS doubled_for_height,
-           ST_Area(b.geom) AS footprint_m2, {storey_factor} AS storey_factor,
-           COALESCE(b.garage_floors, 0) AS garage_storeys, COALESCE(b.basement_floors, 0) AS basement_storeys,
-           b.basement_use, {basement_area} AS basement_m2, {basement_factor} AS basement_factor
+    SELECT b.parcel_id, b.code, b.use, b.floors, b.floor_h::float8 AS floor_h_m, b.storey_hs, b.garage_floors,
+           b.basement_floors, b.basement_use, b.basement_area, b.illegal, b.floor_area::float8 AS surveyed_m2,
+           {used} AS used, {doubled} AS doubled_for_height, ST_Area(b.geom) AS footprint_m2
     FROM buildings b
     WHERE {building_scope}
     OFFSET 0
@@ -80,8 +68,9 @@ building_figures AS (
            COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors) AS floor_area_m2,
            g.surveyed_m2 IS NOT NULL AS floor_area_surveyed, g.doubled_for_height,
            {counted} AS far_floor_area_m2,
-           g.storey_hs::float8[] AS storey_heights_m, {doubled_storeys} AS doubled_storeys, g.garage_storeys,
-           g.basement_storeys, g.basement_use, g.basement_m2 AS basement_floor_area_m2
+           g.storey_hs::float8[] AS storey_heights_m, {doubled_storeys} AS doubled_storeys,
+           COALESCE(g.garage_floors, 0) AS garage_storeys, COALESCE(g.basement_floors, 0) AS basement_storeys,
+           g.basement_use, {basement_area} AS basement_floor_area_m2
     FROM building g
 )"""
 
@@ -260,8 +249,7 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
 def _building_ctes(scope: str) -> str:
     """The CTEs ``building`` and ``building_figures`` restricted to ``scope`` (a key of PARCEL_SCOPES)."""
     building_scope = "TRUE" if scope == "city" else _BUILDINGS_IN_SCOPE.format(predicate=PARCEL_SCOPES[scope])
-    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, storey_factor=_STOREY_FACTOR,
-                                 basement_area=_BASEMENT_AREA, basement_factor=_BASEMENT_FACTOR, counted=_COUNTED,
+    return _BUILDING_CTES.format(used=_USED, doubled=_DOUBLED, counted=_COUNTED, basement_area=_BASEMENT_AREA,
                                  doubled_storeys=_DOUBLED_STOREYS, building_scope=building_scope)
 
 

@@ -53,11 +53,13 @@ def test_aliases_are_whitelisted(alias: str) -> None:
 def test_planning_and_map_share_the_building_terms() -> None:
     """The planning statements' terms are the ones the map's counted floor area is made of."""
     assert sql._USED == used_sql("b") and sql._DOUBLED == doubled_sql("b")
-    assert sql._STOREY_FACTOR == storey_factor_sql("b") and sql._BASEMENT_FACTOR == basement_factor_sql("b")
+    assert storey_factor_sql("g", doubled="g.doubled_for_height") in sql._COUNTED
+    assert basement_factor_sql("g") in sql._COUNTED and sql._COUNTED in sql.PARCEL_FIGURES["city"].text
     ph = positional(5)
     counted = counted_floor_area_sql("b", **roll_up_placeholders(ph))
     assert used_sql("b", count_illegal="$8") in counted
-    assert storey_factor_sql("b", height_threshold_m="$6", height_multiplier="$7", upper_garage_factor="$9") in counted
+    assert storey_factor_sql("b", height_threshold_m="$6", height_multiplier="$7", upper_garage_factor="$9",
+                             doubled="b.floor_h > CAST($6 AS numeric)") in counted
     assert basement_factor_sql("b", basement_garage_factor="$10", basement_plant_factor="$11",
                                basement_commercial_factor="$12") in counted
     assert doubled_sql("b", height_threshold_m="$6") == (
@@ -65,10 +67,16 @@ def test_planning_and_map_share_the_building_terms() -> None:
 
 
 def test_storeys_unnest_only_with_storey_heights() -> None:
-    """A building without storey heights takes the first branch: floor_h, no array unnested."""
+    """A building without storey heights takes the first branch: floor_h, no array unnested; one with neither
+    storey heights, garages nor a basement the short way, floor area × the height factor."""
     factor = storey_factor_sql("g")
     assert factor.startswith("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.floor_h > ")
     assert factor.index("unnest(") > factor.index(" ELSE (SELECT")
+    counted = counted_floor_area_sql("g")
+    short = ("CASE WHEN g.storey_hs IS NULL AND g.garage_floors IS NULL AND g.basement_floors IS NULL THEN "
+             "COALESCE(g.floor_area::float8, ST_Area(g.geom) * g.floors) * CASE WHEN g.floor_h > "
+             "CAST(:height_threshold_m AS numeric) THEN CAST(:height_multiplier AS float8) ELSE 1 END ELSE ")
+    assert short in counted and counted.index(short) < counted.index("unnest(")
 
 
 @pytest.mark.parametrize("threshold, bound", [(8.0, Decimal("8.0")), (7.99, Decimal("7.99")),

@@ -16,7 +16,7 @@ from app.db.engine import make_engine
 from app.planning import formulas, metrics
 from app.planning.config import PlanningRules
 from app.planning.figures import BuildingInput, ParcelInput, building_figures, parcel_figures, parcel_sums
-from app.planning.rule_sql import parcel_far_sql, rule_params
+from app.planning.rule_sql import parcel_far_sql, rule_params, storey_factor_sql
 from tests.planning import cases, storeys
 from tests.planning.test_twin import close
 
@@ -146,6 +146,26 @@ def test_sql_and_python_agree(engine, config) -> None:
     if config == "defaults":
         assert {c: b.far_floor_area_m2 for c, b in buildings.items()} == pytest.approx(
             {storeys.code(c): v for c, v in storeys.BUILDING_COUNTED.items()})
+
+
+@pytest.mark.parametrize("heights, garages, counted", [
+    ((9.0, 9.0, 9.0, 9.0), 2, 6000.0),  # all above 8 m: 1,000 × 2 × (4 − 2 × 0.5) (no array unnested)
+    ((4.5, 4.5, 4.5, 4.5), 2, 3000.0),  # all at most 8 m: 1,000 × (4 − 2 × 0.5)
+    ((8.0, 8.0, 8.0, 8.0), 0, 4000.0),
+    ((9.0, 4.5, 4.5, 4.5), 0, 5000.0),  # on both sides: summed storey by storey
+    ((9.0, 4.5, 9.0, 4.5), 2, 4500.0),  # 2 + 1 + 2 × 0.5 + 0.5
+    (None, 2, 3000.0),  # floor_h 4.5 only
+])
+def test_storey_factor_branches_by_hand(engine, heights, garages, counted) -> None:
+    """Each branch of rule_sql.storey_factor_sql against the hand-worked number and its twin."""
+    rules = PlanningRules()
+    statement = text(f"SELECT 4000 * {storey_factor_sql('g')} FROM (SELECT CAST(:hs AS numeric[]) AS storey_hs, "  # noqa: S608
+                     "4.5::numeric AS floor_h, CAST(:garages AS smallint) AS garage_floors, 4::smallint AS floors) g")
+    literal = None if heights is None else "{" + ",".join(map(str, heights)) + "}"
+    with engine.connect() as conn:
+        got = conn.execute(statement, {**rule_params(rules), "hs": literal, "garages": garages}).scalar_one()
+    twin = formulas.counted_storeys_m2(4000.0, 4, 4.5, 8.0, 2.0, heights, garages, rules.upper_garage_factor)
+    assert got == twin == counted
 
 
 @pytest.mark.parametrize("config", CONFIGS)
