@@ -81,25 +81,25 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.csp = content_security_policy(settings).encode()
-        self.docs_csp = content_security_policy(settings, docs=True).encode()
+        self.extra: dict[tuple[bool, bool], list[tuple[bytes, bytes]]] = {}  # (docs page, https) → headers
+        for docs in (False, True):
+            for https in (False, True):
+                self.extra[docs, https] = [
+                    (b"content-security-policy", content_security_policy(settings, docs=docs).encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"permissions-policy", b"geolocation=(), camera=(), microphone=(), payment=(), usb=()"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    *([(b"strict-transport-security", b"max-age=31536000")] if https else []),
+                ]
 
     def with_headers(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """``headers`` with the security headers added (those the application set itself are kept)."""
         path: str = scope.get("path", "")
         have = {k.lower() for k, _ in headers}
-        docs = path in DOCS_PATHS
-        extra = [
-            (b"content-security-policy", self.docs_csp if docs else self.csp),
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"permissions-policy", b"geolocation=(), camera=(), microphone=(), payment=(), usb=()"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-        ]
-        if scope.get("scheme") == "https":
-            extra.append((b"strict-transport-security", b"max-age=31536000"))
-        out = list(headers) + [(k, v) for k, v in extra if k not in have]
+        extra = self.extra[path in DOCS_PATHS, scope.get("scheme") == "https"]
+        out = headers + [(k, v) for k, v in extra if k not in have]
         if path.startswith(VARY_PREFIXES):  # these answers depend on the token (money figures): caches key on it
             vary = [i for i, (k, _) in enumerate(out) if k.lower() == b"vary"]
             if vary:
@@ -118,7 +118,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": self.with_headers(scope, list(message.get("headers", [])))}
+                message = {**message, "headers": self.with_headers(scope, list(message.get("headers", ())))}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -152,12 +152,17 @@ class BodyGuard:
         if scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
-        declared, kind = None, b""
+        declared, kind, chunked = None, b"", False
         for key, value in scope["headers"]:
             if key == b"content-length":
                 declared = value
             elif key == b"content-type":
                 kind = value.split(b";")[0].strip().lower()
+            elif key == b"transfer-encoding":
+                chunked = True
+        if declared in (None, b"0") and not chunked:  # no body to watch (tiles, every GET)
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(send)
             return

@@ -42,6 +42,7 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
     """The read pool: at most ``read_pool_size`` connections, opened on first use."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         asyncpg_dsn(settings), min_size=0, max_size=settings.read_pool_size, reset=_no_reset,
+        max_inactive_connection_lifetime=0,  # idle connections stay open: no timer set and cancelled per release
         timeout=settings.db_connect_timeout_s,
         server_settings={"application_name": "renewal-read",
                          "statement_timeout": str(settings.db_statement_timeout_ms)},
