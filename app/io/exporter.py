@@ -47,7 +47,7 @@ from app.io.figures import FigureSource, figure_source
 from app.io.formats import EXPORT_FORMATS, ExportFormat
 from app.io.layers import M2, Field, Kind, Layer, Precision, get_layer
 from app.planning.config import PlanningRules
-from app.planning.lists import half_up
+from app.planning.lists import half_up, number_cells
 
 BATCH_ROWS = 10_000
 SHP_TEXT_BYTES = 254
@@ -517,31 +517,6 @@ def _write_csv(batches: Iterator[list[tuple[Any, ...]]], query: _Query, path: Pa
             if progress:
                 progress(n, total)
     return n
-
-
-def number_cells(ws: Any, formats: list[str | None]) -> Callable[[list[Any]], list[Any]]:
-    """For a write-only sheet: a function turning a row's values into what ``ws.append`` takes, numbers of the
-    columns with a format in ``formats`` as cells with that number format (one styled cell per column, reused:
-    a write-only sheet writes each row as it is appended)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    styled: list[Any] = []
-    for fmt in formats:
-        cell = None
-        if fmt is not None:
-            cell = WriteOnlyCell(ws)
-            cell.number_format = fmt
-        styled.append(cell)
-
-    def cells(values: list[Any]) -> list[Any]:
-        out = list(values)
-        for i, cell in enumerate(styled):
-            if cell is not None and isinstance(out[i], (int, float)) and not isinstance(out[i], bool):
-                cell.value = out[i]
-                out[i] = cell
-        return out
-
-    return cells
 
 
 def _write_xlsx(batches: Iterator[list[tuple[Any, ...]]], query: _Query, layer: Layer, path: Path,

@@ -338,17 +338,18 @@ def _notes(table_: ListTable, rules: PlanningRules | None) -> list[list[Any]]:
     return notes
 
 
-def _sheet_rows(ws: Any, columns: list[Column]) -> Callable[[list[Any]], list[Any]]:
-    """For a write-only sheet: a row's values with the numbers as cells of their column's number format (one
-    styled cell per column, reused: a write-only sheet writes each row as it is appended)."""
+def number_cells(ws: Any, formats: list[str | None]) -> Callable[[list[Any]], list[Any]]:
+    """For a write-only sheet: a function turning a row's values into what ``ws.append`` takes, numbers of the
+    columns with a format in ``formats`` as cells with that number format (one styled cell per column, reused:
+    a write-only sheet writes each row as it is appended)."""
     from openpyxl.cell import WriteOnlyCell
 
     styled: list[Any] = []
-    for column in columns:
+    for fmt in formats:
         cell = None
-        if column.excel_format is not None:
+        if fmt is not None:
             cell = WriteOnlyCell(ws)
-            cell.number_format = column.excel_format
+            cell.number_format = fmt
         styled.append(cell)
 
     def cells(values: list[Any]) -> list[Any]:
@@ -360,6 +361,11 @@ def _sheet_rows(ws: Any, columns: list[Column]) -> Callable[[list[Any]], list[An
         return out
 
     return cells
+
+
+def _sheet_rows(ws: Any, columns: list[Column]) -> Callable[[list[Any]], list[Any]]:
+    """For a write-only sheet: a row's values with the numbers as cells of their column's number format."""
+    return number_cells(ws, [column.excel_format for column in columns])
 
 
 _WIDE = {"owner": 36, "block_name": 24, "exemption": 36, "code": 22}
