@@ -1,27 +1,45 @@
-"""Domain errors, one table: each carries its HTTP status and a machine code. No FastAPI here."""
+"""Domain errors, one table: each carries its HTTP status, a machine code and its sentence in English and
+Chinese. No FastAPI here."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
 
-def error_body(code: str, detail: str, field: str | None = None) -> dict[str, str | None]:
-    """The JSON error body of the API and the CLI: a machine code, a sentence, and the input at fault."""
-    return {"code": code, "detail": detail, "field": field}
+Language = Literal["zh", "en"]
+"""The languages the API and the CLI answer in."""
+
+CONTENT_LANGUAGE: dict[Language, str] = {"zh": "zh-CN", "en": "en"}
+"""The ``Content-Language`` of an answer in each language."""
+
+
+def error_body(code: str, detail: str, field: str | None = None, *, zh: str | None = None,
+               lang: Language = "en") -> dict[str, Any]:
+    """The JSON error body of the API: a machine code, the sentence in ``lang``, the input at fault, and the
+    sentence in both languages under ``messages`` (``zh`` falls back to the English ``detail`` when missing)."""
+    messages = {"zh": zh or detail, "en": detail}
+    return {"code": code, "detail": messages[lang], "field": field, "messages": messages}
 
 
 class RenewalError(Exception):
-    """Base of all domain errors; ``field`` names the input at fault when there is one."""
+    """Base of all domain errors: ``detail`` in English, ``zh`` in Chinese (every raise site gives both;
+    ``tests/test_messages_zh.py`` checks), ``field`` names the input at fault when there is one."""
 
     status = 400
     code = "BadRequest"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(self, detail: str, *, zh: str | None = None, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.zh = zh
         self.field = field
 
-    def body(self) -> dict[str, str | None]:
+    def text(self, lang: Language) -> str:
+        """The sentence in ``lang`` (English when there is no Chinese)."""
+        return self.zh or self.detail if lang == "zh" else self.detail
+
+    def body(self, lang: Language = "en") -> dict[str, Any]:
         """The JSON error body shared by the API and the CLI."""
-        return error_body(self.code, self.detail, self.field)
+        return error_body(self.code, self.detail, self.field, zh=self.zh, lang=lang)
 
 
 class InvalidParameter(RenewalError):
@@ -95,8 +113,8 @@ class Unauthorized(RenewalError):
 
     status, code = 401, "Unauthorized"
 
-    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
-        super().__init__(detail, field="Authorization")
+    def __init__(self, detail: str, *, zh: str | None = None, invalid_token: bool = False) -> None:
+        super().__init__(detail, zh=zh, field="Authorization")
         challenge = 'Bearer realm="renewal"' + (', error="invalid_token"' if invalid_token else "")
         self.headers = {"WWW-Authenticate": challenge}
 
@@ -106,6 +124,6 @@ class TooManyRequests(RenewalError):
 
     status, code = 429, "TooManyRequests"
 
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
-        super().__init__(detail, field="username")
+    def __init__(self, detail: str, *, zh: str | None = None, retry_after_s: int) -> None:
+        super().__init__(detail, zh=zh, field="username")
         self.headers = {"Retry-After": str(max(1, retry_after_s))}

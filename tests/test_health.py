@@ -85,7 +85,9 @@ def test_healthz_503_then_recovers(settings):
         resp = client.get("/healthz")
         assert resp.status_code == 503
         assert resp.json() == {"code": "DatabaseUnavailable",
-                               "detail": "the database does not answer; try again shortly", "field": None}
+                               "detail": "the database does not answer; try again shortly", "field": None,
+                               "messages": {"en": "the database does not answer; try again shortly",
+                                            "zh": "数据库没有响应，请稍后再试"}}
         assert time.monotonic() - started < 5
         relay.start()  # same port again
         assert client.get("/healthz").status_code == 200

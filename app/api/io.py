@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.api.deps import EditorOrAdmin, OptionalPrincipal
+from app.api.errors import error_response, scope_language
 from app.api.redact import require_login_for
 from app.auth.imports import ImportGuard
 from app.errors import InvalidParameter, RenewalError
@@ -183,8 +184,8 @@ async def import_(request: Request) -> JSONResponse:
                 strict=_flag(text_values["strict"], "strict"), limits=limits, hooks=guard, crs_param="crs",
             )
         except (importer.ImportRejected, importer.ImportConflict) as err:
-            body: dict[str, Any] = {**err.body(), "report": err.report.to_dict()}
-            return JSONResponse(body, status_code=err.status)
+            return error_response(err.status, err.code, err.detail, err.field, zh=err.zh,
+                                  lang=scope_language(request.scope), extra={"report": err.report.to_dict()})
     finally:
         await form.close()
         shutil.rmtree(work, ignore_errors=True)

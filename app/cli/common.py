@@ -4,6 +4,7 @@ progress bars, dates from options, and the one helper that renders a report and 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.errors import RenewalError
+from app.errors import Language, RenewalError
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,9 +34,19 @@ def settings_of(ctx: typer.Context) -> Settings:
     return found
 
 
+def language() -> Language:
+    """The language of the CLI's messages, from the locale: the first of ``LC_ALL``, ``LC_MESSAGES`` and ``LANG``
+    that is set; Chinese when it starts with ``zh`` (``zh_CN.UTF-8``), else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name):
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
 def fail(err: Exception) -> NoReturn:
-    """Print an error and exit non-zero."""
-    console.print(f"[red]error:[/red] {err}")
+    """Print an error (a domain error in the locale's language) and exit non-zero."""
+    text = err.text(language()) if isinstance(err, RenewalError) else str(err)
+    console.print(f"[red]error:[/red] {text}")
     raise typer.Exit(code=2)
 
 
