@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(tiles.router)  # first: the router tries routes in order, and tiles are the most asked
+    tiles.add_tile_route(app)  # first: routes are tried in order, and tiles are the most asked
+    app.include_router(tiles.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(ogc.router)
