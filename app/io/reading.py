@@ -83,30 +83,37 @@ def _find_source(files: list[Path], layer_name: str) -> Path:
         named = [f for f in shps if f.stem.lower() == layer_name]
         if len(named) != 1:
             raise InvalidFile(f"the zip holds {len(shps)} shapefiles ({', '.join(f.name for f in shps)}); "
-                              f"keep one, or name it {layer_name}.shp", field="file")
+                              f"keep one, or name it {layer_name}.shp",
+                              zh=f"压缩包里有 {len(shps)} 个 shapefile（{'、'.join(f.name for f in shps)}），请只保留"
+                                 f"一个，或命名为 {layer_name}.shp", field="file")
         shps = named
     if shps:
         shp = shps[0]
         siblings = {f.suffix.lower(): f for f in files if f.parent == shp.parent and f.stem == shp.stem}
         if ".dbf" not in siblings:
-            raise InvalidFile(f"the zip has {shp.name} but no {shp.stem}.dbf (the attributes); refused", field="file")
+            raise InvalidFile(f"the zip has {shp.name} but no {shp.stem}.dbf (the attributes); refused",
+                              zh=f"压缩包里有 {shp.name} 但没有 {shp.stem}.dbf（属性），不予导入", field="file")
         return shp
     if any(f.suffix.lower() == ".dbf" for f in files):
-        raise InvalidFile("the zip has a .dbf but no .shp (the geometry); refused", field="file")
+        raise InvalidFile("the zip has a .dbf but no .shp (the geometry); refused",
+                          zh="压缩包里有 .dbf 但没有 .shp（几何），不予导入", field="file")
     others = [f for f in files if f.suffix.lower() in _READABLE[1:]]
     if len(others) == 1:
         return others[0]
-    raise InvalidFile("the zip holds no shapefile (.shp with .dbf), GeoPackage, GeoJSON or CSV", field="file")
+    raise InvalidFile("the zip holds no shapefile (.shp with .dbf), GeoPackage, GeoJSON or CSV",
+                      zh="压缩包里没有 shapefile（.shp 和 .dbf）、GeoPackage、GeoJSON 或 CSV", field="file")
 
 
 @contextmanager
 def opened(path: Path, layer_name: str, *, limits: IOLimits) -> Iterator[Path]:
     """The readable dataset behind ``path``: a zip is unpacked safely into a temporary folder first."""
     if not path.exists():
-        raise InvalidFile(f"{path.name} does not exist", field="file")
+        raise InvalidFile(f"{path.name} does not exist",
+                          zh=f"{path.name} 不存在", field="file")
     zipped = is_zip(path)
     if path.suffix.lower() == ".zip" and not zipped:
-        raise InvalidFile(f"{path.name} is not a zip archive", field="file")
+        raise InvalidFile(f"{path.name} is not a zip archive",
+                          zh=f"{path.name} 不是 zip 压缩包", field="file")
     if not zipped:
         yield path
         return
@@ -123,7 +130,8 @@ def _shapefile_encoding(shp: Path, encoding: str | None) -> str | None:
     if encoding:
         enc = _ENCODINGS.get(encoding.lower())
         if enc is None:
-            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}",
+                                   zh=f"编码应为 utf-8 或 gbk，而不是 {encoding!r}", field="encoding")
         return enc
     if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
         return None
@@ -136,7 +144,8 @@ def read_file(path: Path, crs: str | None = None, encoding: str | None = None, *
     """Read a vector dataset with pyogrio; the CRS comes from ``crs`` if given, else from the file (a file
     without one is refused with a hint naming ``crs_param``)."""
     if path.suffix.lower() not in _READABLE:
-        raise InvalidFile(f"{path.name} is not a file the import reads: give {_KINDS}", field="file")
+        raise InvalidFile(f"{path.name} is not a file the import reads: give {_KINDS}",
+                          zh=f"{path.name} 不是可导入的文件，请提供 {_KINDS}", field="file")
     options: dict[str, Any] = {}
     restore_shx = False
     if path.suffix.lower() == ".shp":
@@ -150,21 +159,26 @@ def read_file(path: Path, crs: str | None = None, encoding: str | None = None, *
         gdf = pyogrio.read_dataframe(path, **options)
     except Exception as err:  # pyogrio raises several error types for unreadable data
         why = own_names(str(err)).split("; It might help", 1)[0]  # GDAL's hint on driver prefixes is not for users
-        raise InvalidFile(f"cannot read {path.name}: {why}", field="file") from err
+        raise InvalidFile(f"cannot read {path.name}: {why}",
+                          zh=f"无法读取 {path.name}：{why}", field="file") from err
     finally:
         if restore_shx:
             pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
-        raise InvalidFile(f"{path.name} has no geometry column", field="file")
+        raise InvalidFile(f"{path.name} has no geometry column",
+                          zh=f"{path.name} 没有几何字段", field="file")
     gdf.attrs["encoding"] = options.get("encoding")
     if crs:
         try:
             gdf = gdf.set_crs(CRS.from_user_input(crs), allow_override=True)
         except CRSError as err:
-            raise InvalidParameter(f"unknown CRS {crs!r}: {err}", field="crs") from err
+            raise InvalidParameter(f"unknown CRS {crs!r}: {err}",
+                                   zh=f"未知的坐标系 {crs!r}：{err}", field="crs") from err
     elif gdf.crs is None:
         raise InvalidFile(f"{path.name} declares no CRS; give one with {param_hint(crs_param, 'EPSG:4549')} "
-                          "(its EPSG code)", field="crs")
+                          "(its EPSG code)",
+                          zh=f"{path.name} 未声明坐标系，请用 {param_hint(crs_param, 'EPSG:4549')} 指定（EPSG 代码）",
+                          field="crs")
     return gdf
 
 
@@ -174,7 +188,8 @@ def read_table_csv(path: Path, layer: Layer, encoding: str | None = None) -> pd.
     if encoding:
         enc = _ENCODINGS.get(encoding.lower())
         if enc is None:
-            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+            raise InvalidParameter(f"encoding must be utf-8 or gbk, not {encoding!r}",
+                                   zh=f"编码应为 utf-8 或 gbk，而不是 {encoding!r}", field="encoding")
         py_enc = {"UTF-8": "utf-8-sig", "CP936": "gbk", "GB18030": "gb18030"}[enc]
     elif data.startswith(codecs.BOM_UTF8):
         py_enc = "utf-8-sig"
@@ -187,9 +202,11 @@ def read_table_csv(path: Path, layer: Layer, encoding: str | None = None) -> pd.
     try:
         rows = list(csv.reader(io.StringIO(data.decode(py_enc), newline="")))
     except (UnicodeDecodeError, csv.Error) as err:
-        raise InvalidFile(f"cannot read {path.name} as CSV: {own_names(str(err))}", field="file") from err
+        raise InvalidFile(f"cannot read {path.name} as CSV: {own_names(str(err))}",
+                          zh=f"无法按 CSV 读取 {path.name}：{own_names(str(err))}", field="file") from err
     if not rows:
-        raise InvalidFile(f"{path.name} is empty", field="file")
+        raise InvalidFile(f"{path.name} is empty",
+                          zh=f"{path.name} 是空文件", field="file")
     by_label = {f.label_zh: f.name for f in layer.fields}
     header = [by_label.get(h.strip(), h.strip()) for h in rows[0]]
     body = [r + [""] * (len(header) - len(r)) for r in rows[1:] if any(c.strip() for c in r)]
@@ -206,6 +223,7 @@ def read_layer(source: Path, layer: Layer, report: ImportReport, *, crs: str | N
     if not layer.geometry:
         if source.suffix.lower() != ".csv":
             raise InvalidFile(f"{layer.name} are imported from CSV, not {source.suffix or source.name}",
+                              zh=f"{layer.name} 从 CSV 导入，而不是 {source.suffix or source.name}",
                               field="file")
         frame: pd.DataFrame = read_table_csv(source, layer, encoding)
     else:

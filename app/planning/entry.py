@@ -168,6 +168,8 @@ def parse_industry_code(code: str, field_name: str = "industry_code") -> tuple[s
     if not INDUSTRY_CODE.fullmatch(norm):
         raise InvalidParameter(f"{field_name} {code!r} is not a GB/T 4754-2017 industry code: a section letter A–T, "
                                "or 2–4 digits with an optional section letter (e.g. C2511, 2511, C25)",
+                               zh=f"{field_name} {code!r} 不是 GB/T 4754-2017 行业代码：应为门类字母 A–T，或 2–4 位数"
+                                  "字（可带门类字母，如 C2511、2511、C25）",
                                field=field_name)
     letter, digits = (norm[0], norm[1:]) if norm[0].isalpha() else ("", norm)
     if not digits:
@@ -175,10 +177,13 @@ def parse_industry_code(code: str, field_name: str = "industry_code") -> tuple[s
     section = section_of(int(digits[:2]))
     if section is None:
         raise InvalidParameter(f"{field_name} {code!r}: division {digits[:2]} is not a division of GB/T 4754-2017",
+                               zh=f"{field_name} {code!r}：{digits[:2]} 不是 GB/T 4754-2017 的大类",
                                field=field_name)
     if letter and letter != section:
         raise InvalidParameter(f"{field_name} {code!r}: division {digits[:2]} belongs to section {section}, not "
-                               f"{letter}", field=field_name)
+                               f"{letter}",
+                               zh=f"{field_name} {code!r}：大类 {digits[:2]} 属于门类 {section}，而不是 {letter}",
+                               field=field_name)
     return section, digits
 
 
@@ -198,7 +203,8 @@ def validate(project: ProjectInput, site: EntrySite) -> None:
     """Inputs that cannot describe a project on this parcel: ``InvalidParameter`` naming the field."""
     land = site.land_area_m2
     if land <= 0:
-        raise InvalidParameter(f"parcel {site.parcel_code} has no land area", field="code")
+        raise InvalidParameter(f"parcel {site.parcel_code} has no land area",
+                               zh=f"宗地 {site.parcel_code} 没有用地面积", field="code")
     numbers = {"invest_yuan": project.invest_yuan, "floor_area_m2": project.floor_area_m2,
                "footprint_m2": project.footprint_m2, "tax_yuan": project.tax_yuan,
                "output_yuan": project.output_yuan, "green_m2": project.green_m2,
@@ -209,38 +215,52 @@ def validate(project: ProjectInput, site: EntrySite) -> None:
                "structures_m2": project.structures_m2, "yards_m2": project.yards_m2}
     for name, value in numbers.items():
         if not value >= 0 or value == float("inf"):
-            raise InvalidParameter(f"{name} must be a finite number ≥ 0", field=name)
+            raise InvalidParameter(f"{name} must be a finite number ≥ 0",
+                                   zh=f"{name} 应为不小于 0 的有限数字", field=name)
     if project.floor_area_m2 <= 0:
         raise InvalidParameter("floor_area_m2 must be more than 0: a project builds some floor area",
+                               zh="floor_area_m2（建筑面积）应大于 0：项目总要有建筑面积",
                                field="floor_area_m2")
     if not 1 <= project.storeys <= 100:
-        raise InvalidParameter("storeys must be between 1 and 100", field="storeys")
+        raise InvalidParameter("storeys must be between 1 and 100",
+                               zh="storeys（层数）应在 1 到 100 之间", field="storeys")
     slack = RATIO_TOLERANCE * land
     for name in ("footprint_m2", "green_m2", "supporting_land_m2"):
         if numbers[name] > land + slack:
             raise InvalidParameter(f"{name} {numbers[name]:,.2f} m² exceeds the land of parcel {site.parcel_code} "
-                                   f"({land:,.2f} m²)", field=name)
+                                   f"({land:,.2f} m²)",
+                                   zh=f"{name} {numbers[name]:,.2f} m² 超过宗地 {site.parcel_code} 的用地面积（"
+                                      f"{land:,.2f} m²）", field=name)
     covered = project.footprint_m2 + project.structures_m2 + project.yards_m2
     if covered > land + slack:
         raise InvalidParameter(f"footprint, structures and yards together ({covered:,.2f} m²) exceed the land of "
-                               f"parcel {site.parcel_code} ({land:,.2f} m²)", field="yards_m2" if project.yards_m2
+                               f"parcel {site.parcel_code} ({land:,.2f} m²)",
+                               zh=f"建筑基底、构筑物和堆场合计（{covered:,.2f} m²）超过宗地 {site.parcel_code} 的用地"
+                                  f"面积（{land:,.2f} m²）", field="yards_m2" if project.yards_m2
                                else "structures_m2" if project.structures_m2 else "footprint_m2")
     if project.supporting_floor_area_m2 > project.floor_area_m2 * (1 + RATIO_TOLERANCE):
         raise InvalidParameter(f"supporting_floor_area_m2 {project.supporting_floor_area_m2:,.2f} m² exceeds the "
-                               f"floor area {project.floor_area_m2:,.2f} m²", field="supporting_floor_area_m2")
+                               f"floor area {project.floor_area_m2:,.2f} m²",
+                               zh=f"配套建筑面积 supporting_floor_area_m2 {project.supporting_floor_area_m2:,.2f} m² "
+                                  f"超过建筑面积 {project.floor_area_m2:,.2f} m²", field="supporting_floor_area_m2")
     if project.dormitory_floor_area_m2 > project.supporting_floor_area_m2 * (1 + RATIO_TOLERANCE):
         raise InvalidParameter("dormitory_floor_area_m2 is part of supporting_floor_area_m2 and cannot exceed it",
+                               zh="宿舍建筑面积 dormitory_floor_area_m2 属于配套建筑面积 supporting_floor_area_m2，"
+                                  "不能超过它",
                                field="dormitory_floor_area_m2")
     if project.dormitory_land_m2 > project.supporting_land_m2 * (1 + RATIO_TOLERANCE):
         raise InvalidParameter("dormitory_land_m2 is part of supporting_land_m2 and cannot exceed it",
+                               zh="宿舍用地 dormitory_land_m2 属于配套用地 supporting_land_m2，不能超过它",
                                field="dormitory_land_m2")
     heights = project.storey_heights_m
     if heights is not None:
         if len(heights) != project.storeys:
             raise InvalidParameter(f"storey_heights_m gives {len(heights)} heights for {project.storeys} storeys",
+                                   zh=f"storey_heights_m 给了 {len(heights)} 个层高，而层数为 {project.storeys}",
                                    field="storey_heights_m")
         if not all(0 < h <= 100 for h in heights):
-            raise InvalidParameter("storey heights must be more than 0 and at most 100 m", field="storey_heights_m")
+            raise InvalidParameter("storey heights must be more than 0 and at most 100 m",
+                                   zh="层高应大于 0 且不超过 100 m", field="storey_heights_m")
     if project.industry_code is not None:
         parse_industry_code(project.industry_code)
 
@@ -475,7 +495,8 @@ def entry_site(conn: Connection, code: str) -> tuple[EntrySite, str]:
     naming ``code`` when there is no such parcel."""
     row = conn.execute(_SITE, {"code": code}).mappings().first()
     if row is None:
-        raise NotFound(f"no parcel with code {code!r}", field="code")
+        raise NotFound(f"no parcel with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的宗地", field="code")
     return EntrySite(parcel_code=row["code"], block_code=row["block_code"], land_area_m2=float(row["land_m2"]),
                      far_exemption=bool(row["exempt"]), far_exemption_min_far=row["min_far"],
                      far_exemption_reason=row["reason"]), f"EPSG:{storage_srid(conn)}"

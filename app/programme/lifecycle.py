@@ -68,19 +68,27 @@ def acceptance_exception(code: str, day: dt.date, prules: ProgrammeRules, *, exc
     if day >= opens:
         if exception:
             raise InvalidChange(f"accepting block {code} on {day} is within the acceptance window (from {opens}): "
-                                "there is no exception to record", field="acceptance_exception")
+                                "there is no exception to record",
+                                zh=f"在 {day} 验收区块 {code} 已在验收期内（{opens} 起），无需记录例外",
+                                field="acceptance_exception")
         return False
     if not exception:
         raise TransitionNotAllowed(
             f"block {code} cannot be accepted (已验收) on {day}: acceptance happens in the acceptance window "
             f"{opens} to {closes} ([plan] {PLAN} 实施步骤: 验收); an administrator may record an exception "
-            "(acceptance_exception) with a remark saying why", field="changed_on")
+            "(acceptance_exception) with a remark saying why",
+            zh=f"区块 {code} 不能在 {day} 验收（已验收）：验收在验收期 {opens} 至 {closes} 内进行（〔方案〕{PLAN} 实"
+               "施步骤：验收）；管理员可记录例外（acceptance_exception）并附说明理由", field="changed_on")
     if not is_admin:
         raise Forbidden(f"accepting block {code} on {day}, before the acceptance window opens on {opens}, is an "
-                        "exception only an administrator records", field="acceptance_exception")
+                        "exception only an administrator records",
+                        zh=f"在验收期（{opens} 开始）之前于 {day} 验收区块 {code} 属于例外，只能由管理员记录",
+                        field="acceptance_exception")
     if not (remark or "").strip():
         raise InvalidChange(f"accepting block {code} before the acceptance window opens on {opens} is an exception "
-                            "and needs a remark saying why", field="remark")
+                            "and needs a remark saying why",
+                            zh=f"在验收期（{opens} 开始）之前验收区块 {code} 属于例外，需要附说明理由的备注",
+                            field="remark")
     return True
 
 
@@ -90,7 +98,8 @@ def allowed_next(status: str) -> tuple[str, ...]:
     An accepted block may not move at all (only an administrator's reopen takes it back to in_progress).
     """
     if status not in STATUS_SEQ:
-        raise InvalidParameter(f"unknown status {status!r}; statuses: {', '.join(STATUSES)}", field="status")
+        raise InvalidParameter(f"unknown status {status!r}; statuses: {', '.join(STATUSES)}",
+                               zh=f"未知的实施状态 {status!r}；可选：{'、'.join(STATUSES)}", field="status")
     if status == "accepted":
         return ()
     i = STATUS_SEQ[status]
@@ -104,22 +113,31 @@ def transition(code: str, current: str, target: str | None, *, reopen: bool, is_
     ``target`` None or equal to ``current`` means no status change (attributes only).
     """
     if target is not None and target not in STATUS_SEQ:
-        raise InvalidParameter(f"unknown status {target!r}; statuses: {', '.join(STATUSES)}", field="status")
+        raise InvalidParameter(f"unknown status {target!r}; statuses: {', '.join(STATUSES)}",
+                               zh=f"未知的实施状态 {target!r}；可选：{'、'.join(STATUSES)}", field="status")
     if reopen:
         if current != "accepted":
             raise TransitionNotAllowed(f"block {code} is {_named(current)}: only an accepted block can be reopened",
+                                       zh=f"区块 {code} 为{STATUS_ZH.get(current, current)}：只有已验收的区块可以重新"
+                                          "打开",
                                        field="reopen")
         if not is_admin:
-            raise Forbidden(f"block {code} is accepted (已验收): reopening it needs an administrator", field="reopen")
+            raise Forbidden(f"block {code} is accepted (已验收): reopening it needs an administrator",
+                            zh=f"区块 {code} 已验收：重新打开需要管理员", field="reopen")
         if target not in (None, "in_progress"):
             raise TransitionNotAllowed(f"reopening block {code} takes it back to {_named('in_progress')}, "
-                                       f"not to {_named(target or '')}", field="status")
+                                       f"not to {_named(target or '')}",
+                                       zh=f"重新打开区块 {code} 会回到{STATUS_ZH['in_progress']}，而不是"
+                                          f"{STATUS_ZH.get(target or '', target)}", field="status")
         if not (remark or "").strip():
-            raise InvalidChange("reopening an accepted block needs a remark saying why", field="remark")
+            raise InvalidChange("reopening an accepted block needs a remark saying why",
+                                zh="重新打开已验收的区块需要附说明理由的备注", field="remark")
         return "reopen"
     if current == "accepted":
         raise TransitionNotAllowed(f"block {code} is accepted (已验收): it cannot change unless an administrator "
-                                   "reopens it", field="status" if target not in (None, current) else None)
+                                   "reopens it",
+                                   zh=f"区块 {code} 已验收：除非管理员重新打开，否则不能修改",
+                                   field="status" if target not in (None, current) else None)
     if target is None or target == current:
         return "update"
     nexts = allowed_next(current)
@@ -127,11 +145,16 @@ def transition(code: str, current: str, target: str | None, *, reopen: bool, is_
         step = "skip steps" if STATUS_SEQ[target] > STATUS_SEQ[current] else "go back more than one step"
         raise TransitionNotAllowed(
             f"block {code} cannot go from {_named(current)} to {_named(target)}: a block cannot {step}; allowed "
-            f"next: {', '.join(_named(s) for s in nexts)}", field="status")
+            f"next: {', '.join(_named(s) for s in nexts)}",
+            zh=f"区块 {code} 不能从{STATUS_ZH[current]}改为{STATUS_ZH[target]}：区块不能"
+               f"{'跳过步骤' if STATUS_SEQ[target] > STATUS_SEQ[current] else '回退超过一步'}；下一步可为："
+               f"{'、'.join(STATUS_ZH[s] for s in nexts)}", field="status")
     if STATUS_SEQ[target] < STATUS_SEQ[current]:
         if not (remark or "").strip():
             raise InvalidChange(f"going back from {_named(current)} to {_named(target)} is a correction and needs a "
-                                "remark saying why", field="remark")
+                                "remark saying why",
+                                zh=f"从{STATUS_ZH[current]}退回到{STATUS_ZH[target]}属于更正，需要附说明理由的备注",
+                                field="remark")
         return "correct"
     return "advance"
 
@@ -197,6 +220,8 @@ def parse_if_match(header: str | None) -> int | None:
     if header is None or not header.strip():
         raise PreconditionRequired("this change needs an If-Match header with the block's ETag (from GET "
                                    "/api/blocks/{code}), so that it cannot overwrite someone else's change",
+                                   zh="此修改需要带区块 ETag 的 If-Match 请求头（来自 GET /api/blocks/{code}），以免"
+                                      "覆盖他人的修改",
                                    field="If-Match")
     tags = [t.strip() for t in header.split(",")]
     if "*" in tags:
@@ -214,7 +239,9 @@ def if_match(header: str | None, what: str) -> int | None:
         return parse_if_match(header)
     except PreconditionRequired:
         raise PreconditionRequired(f"this change needs an If-Match header with the {what}'s ETag (from its GET), "
-                                   "so that it cannot overwrite someone else's change", field="If-Match") from None
+                                   "so that it cannot overwrite someone else's change",
+                                   zh="此修改需要带 ETag 的 If-Match 请求头（来自其 GET），以免覆盖他人的修改",
+                                   field="If-Match") from None
 
 
 def etag(version: int) -> str:
@@ -324,7 +351,8 @@ def get_block(conn: Connection, code: str) -> BlockRecord:
     """A block's programme attributes and version; ``NotFound`` for an unknown code."""
     row = conn.execute(_BLOCK, {"code": code}).mappings().first()
     if row is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     return _record(row)
 
 
@@ -338,19 +366,24 @@ def lock_block(conn: Connection, code: str, expected_version: int | None) -> tup
     """Take the block's row lock and check the caller's version: (id, version), or 404 / 412."""
     row = conn.execute(_LOCK, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     if expected_version is not None and row.version != expected_version:
         raise PreconditionFailed(f"block {code} has changed since it was read: it is now at {etag(row.version)}; "
-                                 "read it again and re-apply the change", field="If-Match")
+                                 "read it again and re-apply the change",
+                                 zh=f"区块 {code} 在读取后已被修改，当前版本为 {etag(row.version)}；请重新读取后再修"
+                                    "改", field="If-Match")
     return int(row.id), int(row.version)
 
 
 def _check_date(day: dt.date, last: dt.date | None, today: dt.date, what: str) -> None:
     """A change's date is not in the future and not before the block's last recorded change."""
     if day > today:
-        raise InvalidChange(f"{what} {day} is in the future (today is {today})", field="changed_on")
+        raise InvalidChange(f"{what} {day} is in the future (today is {today})",
+                            zh=f"变更日期 {day} 在未来（今天是 {today}）", field="changed_on")
     if last is not None and day < last:
-        raise InvalidChange(f"{what} {day} is before the block's last recorded change on {last}", field="changed_on")
+        raise InvalidChange(f"{what} {day} is before the block's last recorded change on {last}",
+                            zh=f"变更日期 {day} 早于区块上次记录的变更日期 {last}", field="changed_on")
 
 
 def _jsonable(value: Any) -> Any:
@@ -363,13 +396,16 @@ def validate_attributes(attrs: Mapping[str, Any]) -> None:
     unknown = sorted(set(attrs) - set(ATTRIBUTES))
     if unknown:
         raise InvalidParameter(f"unknown attributes {', '.join(unknown)}; attributes: {', '.join(ATTRIBUTES)}",
+                               zh=f"未知的属性 {'、'.join(unknown)}；可改的属性：{'、'.join(ATTRIBUTES)}",
                                field=unknown[0])
     mode = attrs.get("mode")
     if mode is not None and mode not in MODES:
-        raise InvalidParameter(f"unknown mode {mode!r}; modes: {', '.join(MODES)}", field="mode")
+        raise InvalidParameter(f"unknown mode {mode!r}; modes: {', '.join(MODES)}",
+                               zh=f"未知的改造路径 {mode!r}；可选：{'、'.join(MODES)}", field="mode")
     year = attrs.get("plan_year")
     if year is not None and not 2000 <= year <= 2100:
-        raise InvalidParameter("plan_year must be between 2000 and 2100", field="plan_year")
+        raise InvalidParameter("plan_year must be between 2000 and 2100",
+                               zh="计划年度 plan_year 应在 2000 到 2100 之间", field="plan_year")
 
 
 def change_block(conn: Connection, code: str, change: BlockChange, *, expected_version: int | None, actor: str,
@@ -387,7 +423,8 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
     default window applies.
     """
     if not actor or not actor.strip():
-        raise InvalidParameter("actor must name who makes the change", field="actor")
+        raise InvalidParameter("actor must name who makes the change",
+                               zh="actor 应写明修改人", field="actor")
     today = today or dt.date.today()
     validate_attributes(change.attributes)
     block_id, _ = lock_block(conn, code, expected_version)
@@ -404,6 +441,7 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
                                         remark=change.remark)
     elif change.acceptance_exception:
         raise InvalidChange("acceptance_exception applies only to a change of status to accepted (已验收)",
+                            zh="acceptance_exception（验收例外）只适用于把状态改为已验收",
                             field="acceptance_exception")
 
     before = {name: getattr(current, name) for name in ATTRIBUTES}
@@ -412,21 +450,27 @@ def change_block(conn: Connection, code: str, change: BlockChange, *, expected_v
     if works is not None and works != before["works_completed_on"]:
         if works > today:
             raise InvalidChange(f"works_completed_on {works} is in the future (today is {today})",
+                                zh=f"工程完工日期 works_completed_on {works} 在未来（今天是 {today}）",
                                 field="works_completed_on")
         if target not in ("in_progress", "accepted"):
             raise InvalidChange(f"works can be recorded as finished only for a block in progress (实施中); block "
-                                f"{code} is {_named(target)}", field="works_completed_on")
+                                f"{code} is {_named(target)}",
+                                zh=f"只有实施中的区块才能记录工程完工；区块 {code} 为{STATUS_ZH.get(target, target)}",
+                                field="works_completed_on")
     if event == "advance" and target == "planned":
         missing = [n for n in ("mode", "industry") if not after[n]]
         if missing:
             raise InvalidChange(f"an approved plan (方案已批) records the renovation mode and the industry positioning "
-                                f"(产业定位): give {' and '.join(missing)}", field=missing[0])
+                                f"(产业定位): give {' and '.join(missing)}",
+                                zh=f"方案已批需要记录改造路径和产业定位：请提供 {' 和 '.join(missing)}",
+                                field=missing[0])
     changes = {n: [_jsonable(before[n]), _jsonable(after[n])] for n in ATTRIBUTES if after[n] != before[n]}
     changes.update(extra_changes or {})
     if excepted:
         changes["acceptance_exception"] = [False, True]
     if event == "update" and not changes:
-        raise InvalidChange(f"nothing to change: block {code} already has these values", field=None)
+        raise InvalidChange(f"nothing to change: block {code} already has these values",
+                            zh=f"没有可修改的内容：区块 {code} 已是这些值", field=None)
 
     version = conn.execute(_UPDATE, {"id": block_id, "status": target, **after}).scalar_one()
     conn.execute(_INSERT_HISTORY, {
