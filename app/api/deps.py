@@ -96,11 +96,13 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 def current_user(request: Request, principal: OptionalPrincipal) -> UserRecord:
     """The account behind the token, as it is now in the database; 401 when there is none or it is disabled."""
     if principal is None:
-        raise Unauthorized("log in: this needs an account (POST /api/auth/token)")
+        raise Unauthorized("log in: this needs an account (POST /api/auth/token)",
+                           zh="请登录：此操作需要账号（POST /api/auth/token）")
     with get_engine(request).connect() as conn:
         user = users.get(conn, principal.username)
     if user is None or user.disabled:
-        raise Unauthorized("the account is disabled or no longer exists", invalid_token=True)
+        raise Unauthorized("the account is disabled or no longer exists",
+                           zh="账号已停用或已不存在", invalid_token=True)
     return user
 
 
@@ -116,6 +118,7 @@ def require_roles(*roles: str) -> Callable[[UserRecord], UserRecord]:
     def dependency(user: CurrentUser) -> UserRecord:
         if user.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}; {user.username} is a {user.role}",
+                            zh=f"此操作需要角色 {'或'.join(roles)}；{user.username} 的角色是 {user.role}",
                             field="role")
         return user
 
@@ -130,9 +133,12 @@ def check_town(user: UserRecord, town_code: str | None, *, also: tuple[str, ...]
     if user.role == "town_editor":
         if town_code is not None and user.town_code == town_code:
             return
-        raise Forbidden(f"{user.username} edits town {user.town_code} only, not {town_code}", field="town_code")
+        raise Forbidden(f"{user.username} edits town {user.town_code} only, not {town_code}",
+                        zh=f"{user.username} 只能编辑镇街 {user.town_code}，不能编辑 {town_code}", field="town_code")
     raise Forbidden(f"this needs the town's editor{' or ' + ' or '.join(also) if also else ''}; "
-                    f"{user.username} is a {user.role}", field="role")
+                    f"{user.username} is a {user.role}",
+                    zh=f"此操作需要本镇街的编辑{'或' + '或'.join(also) if also else ''}；{user.username} 的角色是 "
+                       f"{user.role}", field="role")
 
 
 def require_town_editor_for(param: str = "town") -> Callable[[Request, UserRecord], UserRecord]:
@@ -158,7 +164,8 @@ def block_editor(request: Request, user: CurrentUser) -> UserRecord:
     with get_engine(request).connect() as conn:
         town = conn.execute(_BLOCK_TOWN, {"code": code}).scalar()
     if town is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     check_town(user, str(town), also=("reviewer", "admin"))
     return user
 

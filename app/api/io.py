@@ -99,7 +99,8 @@ async def _counted(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     async for chunk in request.stream():
         seen += len(chunk)
         if seen > limit:
-            raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 2**20:g} MiB", field="file")
+            raise PayloadTooLarge(f"the upload is larger than the limit of {limit / 2**20:g} MiB",
+                                  zh=f"上传文件超过 {limit / 2**20:g} MiB 的上限", field="file")
         yield chunk
 
 
@@ -112,7 +113,8 @@ def _flag(raw: str | None, name: str) -> bool:
         return True
     if low in ("0", "false", "no", "off"):
         return False
-    raise InvalidParameter(f"{name} must be true or false", field=name)
+    raise InvalidParameter(f"{name} must be true or false",
+                           zh=f"{name} 应为 true 或 false", field=name)
 
 
 _IMPORT_BODY = {
@@ -149,26 +151,31 @@ async def import_(request: Request) -> JSONResponse:
     limits: IOLimits = request.app.state.settings.limits
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes + 64 * 1024:
-        raise PayloadTooLarge(f"the upload is larger than the limit of {limits.max_upload_mb:g} MiB", field="file")
+        raise PayloadTooLarge(f"the upload is larger than the limit of {limits.max_upload_mb:g} MiB",
+                              zh=f"上传文件超过 {limits.max_upload_mb:g} MiB 的上限", field="file")
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
-        raise InvalidParameter("send the file as multipart/form-data with fields file and layer", field="file")
+        raise InvalidParameter("send the file as multipart/form-data with fields file and layer",
+                               zh="请以 multipart/form-data 发送文件，包含 file 和 layer 字段", field="file")
     parser = MultiPartParser(request.headers, _counted(request, limits.max_upload_bytes), max_files=1,
                              max_fields=len(_FORM_FIELDS) + 2)
     try:
         form = await parser.parse()
     except MultiPartException as err:
-        raise InvalidParameter(f"cannot read the upload: {err.message}", field="file") from err
+        raise InvalidParameter(f"cannot read the upload: {err.message}",
+                               zh=f"无法读取上传内容：{err.message}", field="file") from err
     work = Path(tempfile.mkdtemp(prefix="renewal-upload-"))
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise InvalidParameter("the form has no file field", field="file")
+            raise InvalidParameter("the form has no file field",
+                                   zh="表单中没有 file 字段", field="file")
         values = {k: form.get(k) for k in _FORM_FIELDS}
         text_values = {k: v if isinstance(v, str) else None for k, v in values.items()}
         layer = text_values["layer"]
         if not layer:
-            raise InvalidParameter("the form has no layer field", field="layer")
+            raise InvalidParameter("the form has no layer field",
+                                   zh="表单中没有 layer 字段", field="layer")
         guard: ImportGuard = request.state.import_guard
         guard.authorise(layer, text_values["mode"] or "append")
         safe_name = _UNSAFE.sub("_", PurePath(upload.filename or "upload").name).strip(".") or "upload"

@@ -91,7 +91,8 @@ def require(conn: Connection, username: str) -> UserRecord:
     """The account called ``username``, or ``NotFound``."""
     found = get(conn, username)
     if found is None:
-        raise NotFound(f"no user called {normalise(username)!r}", field="username")
+        raise NotFound(f"no user called {normalise(username)!r}",
+                       zh=f"没有名为 {normalise(username)!r} 的用户", field="username")
     return found
 
 
@@ -103,14 +104,18 @@ def list_all(conn: Connection) -> list[UserRecord]:
 def _check_role(conn: Connection, role: str, town_code: str | None) -> None:
     """A known role, with a town (that exists) exactly when it is a town editor."""
     if role not in ROLES:
-        raise InvalidParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}", field="role")
+        raise InvalidParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}",
+                               zh=f"未知的角色 {role!r}；可选：{'、'.join(ROLES)}", field="role")
     if role == "town_editor":
         if not town_code:
-            raise InvalidParameter("a town editor needs the code of its town (区划代码)", field="town_code")
+            raise InvalidParameter("a town editor needs the code of its town (区划代码)",
+                                   zh="镇街编辑需要其镇街的区划代码", field="town_code")
         if not conn.execute(_TOWN_EXISTS, {"code": town_code}).scalar_one():
-            raise InvalidParameter(f"no town with code {town_code!r}", field="town_code")
+            raise InvalidParameter(f"no town with code {town_code!r}",
+                                   zh=f"没有区划代码为 {town_code!r} 的镇街", field="town_code")
     elif town_code is not None:
-        raise InvalidParameter(f"only a town editor has a town; a {role} has none", field="town_code")
+        raise InvalidParameter(f"only a town editor has a town; a {role} has none",
+                               zh=f"只有镇街编辑才属于某个镇街，{role} 不属于任何镇街", field="town_code")
 
 
 def create(conn: Connection, *, actor: str, username: str, password: str, role: str,
@@ -119,12 +124,14 @@ def create(conn: Connection, *, actor: str, username: str, password: str, role: 
     name = normalise(username)
     if not USERNAME.match(name):
         raise InvalidParameter("a user name has 1 to 64 lower-case letters, digits or _ . @ - and starts with "
-                               "a letter or digit", field="username")
+                               "a letter or digit",
+                               zh="用户名为 1 到 64 个小写字母、数字或 _ . @ -，并以字母或数字开头", field="username")
     _check_role(conn, role, town_code)
     row = conn.execute(_INSERT, {"username": name, "password_hash": hash_password(password), "role": role,
                                  "town_code": town_code}).first()
     if row is None:
-        raise Conflict(f"a user called {name!r} already exists", field="username")
+        raise Conflict(f"a user called {name!r} already exists",
+                       zh=f"已有名为 {name!r} 的用户", field="username")
     created = _record(row)
     audit.record(conn, actor=actor, action="create", entity="user", entity_key=name, before=None,
                  after=created.public())
@@ -145,11 +152,14 @@ def update(conn: Connection, *, actor: str, username: str, if_match: int | None,
     """
     current = conn.execute(_GET_FOR_UPDATE, {"username": normalise(username)}).first()
     if current is None:
-        raise NotFound(f"no user called {normalise(username)!r}", field="username")
+        raise NotFound(f"no user called {normalise(username)!r}",
+                       zh=f"没有名为 {normalise(username)!r} 的用户", field="username")
     before = _record(current)
     if if_match is not None and if_match != before.version:
         raise PreconditionFailed(f"user {before.username!r} is at version {before.version}, not {if_match}: "
-                                 "it was changed meanwhile; read it again", field="If-Match")
+                                 "it was changed meanwhile; read it again",
+                                 zh=f"用户 {before.username!r} 的版本是 {before.version}，而不是 {if_match}：已被他人"
+                                    "修改，请重新读取", field="If-Match")
     new_role = role if role is not None else before.role
     if town_code is KEEP:
         new_town = before.town_code if new_role == "town_editor" else None
@@ -159,7 +169,8 @@ def update(conn: Connection, *, actor: str, username: str, if_match: int | None,
     new_disabled = before.disabled if disabled is None else disabled
     if before.role == "admin" and not before.disabled and (new_role != "admin" or new_disabled):
         if not conn.execute(_OTHER_ADMINS, {"id": before.id}).scalar_one():
-            raise Conflict("this is the last active admin: make another admin first", field="role")
+            raise Conflict("this is the last active admin: make another admin first",
+                           zh="这是最后一个有效的管理员：请先设置另一个管理员", field="role")
     row = conn.execute(_UPDATE, {
         "id": before.id, "role": new_role, "town_code": new_town, "disabled": new_disabled,
         "password_hash": hash_password(password) if password is not None else None,

@@ -91,6 +91,7 @@ def parse_ogc_crs(raw: str | None, storage_srid: int, field: str) -> OgcCrs:
             if item.srid == code and item.uri != CRS84_URI:
                 return item
     raise InvalidParameter(f"{field}: unsupported CRS {raw!r}; use one of {', '.join(c.uri for c in allowed)}",
+                           zh=f"{field}：不支持的坐标系 {raw!r}；请使用 {'、'.join(c.uri for c in allowed)} 之一",
                            field=field)
 
 
@@ -99,14 +100,16 @@ def parse_any_crs(raw: str, field: str = "crs") -> CRS:
     try:
         return CRS.from_user_input(raw.strip())
     except CRSError as err:
-        raise InvalidParameter(f"unknown CRS {raw!r}: {err}", field=field) from err
+        raise InvalidParameter(f"unknown CRS {raw!r}: {err}",
+                               zh=f"未知的坐标系 {raw!r}：{err}", field=field) from err
 
 
 def epsg_of(crs: CRS, field: str = "crs") -> int:
     """The EPSG code of ``crs`` (PostGIS transforms by SRID), or an error."""
     code = crs.to_epsg(min_confidence=70)
     if code is None:
-        raise InvalidParameter(f"{field}: the CRS has no EPSG code; give it as EPSG:n", field=field)
+        raise InvalidParameter(f"{field}: the CRS has no EPSG code; give it as EPSG:n",
+                               zh=f"{field}：该坐标系没有 EPSG 代码，请写成 EPSG:n", field=field)
     return code
 
 
@@ -166,11 +169,13 @@ def parse_bbox(raw: str, field: str = "bbox") -> tuple[float, float, float, floa
     try:
         nums = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise InvalidParameter(f"{field} must be numbers: minx,miny,maxx,maxy", field=field) from None
+        raise InvalidParameter(f"{field} must be numbers: minx,miny,maxx,maxy",
+                               zh=f"{field} 应为数字：minx,miny,maxx,maxy", field=field) from None
     if len(nums) == 6:
         nums = [nums[0], nums[1], nums[3], nums[4]]
     if len(nums) != 4 or not all(math.isfinite(v) for v in nums):
-        raise InvalidParameter(f"{field} must be four numbers: minx,miny,maxx,maxy", field=field)
+        raise InvalidParameter(f"{field} must be four numbers: minx,miny,maxx,maxy",
+                               zh=f"{field} 应为四个数：minx,miny,maxx,maxy", field=field)
     return (nums[0], nums[1], nums[2], nums[3])
 
 
@@ -196,7 +201,9 @@ def check_degrees(values: tuple[float, float, float, float], crs: OgcCrs, storag
         means = f"in {crs.uri}, {field} is {'latitude, longitude' if crs.lat_lon else 'longitude, latitude'} in degrees"
     storage = param_hint(crs_param, EPSG_URI.format(code=storage_srid))
     raise InvalidParameter(f"{field}: {shown} cannot be degrees: {means}; for metres name their CRS, e.g. "
-                           f"{storage} (the storage CRS, EPSG:{storage_srid})", field=field)
+                           f"{storage} (the storage CRS, EPSG:{storage_srid})",
+                           zh=f"{field}：{shown} 不可能是经纬度（度）；若单位是米，请指明其坐标系，例如 {storage}（存"
+                              f"储坐标系 EPSG:{storage_srid}）", field=field)
 
 
 def bbox_to_storage(values: tuple[float, float, float, float], crs: OgcCrs, storage_srid: int, *,
@@ -209,7 +216,8 @@ def bbox_to_storage(values: tuple[float, float, float, float], crs: OgcCrs, stor
     check_degrees(values, crs, storage_srid, field=field, crs_param=crs_param)
     minx, miny, maxx, maxy = _xy(values, crs)
     if minx > maxx or miny > maxy:
-        raise InvalidParameter(f"{field}: the lower corner must not exceed the upper corner", field=field)
+        raise InvalidParameter(f"{field}: the lower corner must not exceed the upper corner",
+                               zh=f"{field}：左下角不能大于右上角", field=field)
     box = shapely.box(minx, miny, maxx, maxy)
     return geometry_to_storage(box, OgcCrs(crs.srid, crs.uri, lat_lon=False), storage_srid)
 
@@ -245,21 +253,29 @@ def check_source_coordinates(crs: CRS, bounds: tuple[float, float, float, float]
         if x0 < 1_000_000 <= minx and 13 <= zone_in_data <= 45:
             raise InvalidParameter(
                 f"eastings such as {minx:,.0f} carry a zone number ({zone_in_data}) but the CRS "
-                f"(EPSG:{declared}) has none: the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
+                f"(EPSG:{declared}) has none: the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}",
+                zh=f"{minx:,.0f} 这样的横坐标带有带号（{zone_in_data}），但坐标系（EPSG:{declared}）不带带号：数据很"
+                   f"可能是 EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
         if x0 >= 1_000_000:
             zone_of_crs = int(x0 // 1_000_000)
             if minx < 1_000_000:
                 raise InvalidParameter(
                     f"eastings such as {minx:,.0f} carry no zone number but the CRS (EPSG:{declared}) is "
-                    f"zone-prefixed: the data is probably EPSG:{_ZONE_PLAIN + zone_of_crs}", field="crs")
+                    f"zone-prefixed: the data is probably EPSG:{_ZONE_PLAIN + zone_of_crs}",
+                    zh=f"{minx:,.0f} 这样的横坐标不带带号，但坐标系（EPSG:{declared}）带带号：数据很可能是 EPSG:"
+                       f"{_ZONE_PLAIN + zone_of_crs}", field="crs")
             if zone_in_data != zone_of_crs:
                 raise InvalidParameter(
                     f"eastings start with zone {zone_in_data} but the CRS (EPSG:{declared}) is zone {zone_of_crs}: "
-                    f"the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
+                    f"the data is probably EPSG:{_ZONE_PREFIXED + zone_in_data}",
+                    zh=f"横坐标的带号是 {zone_in_data}，但坐标系（EPSG:{declared}）是第 {zone_of_crs} 带：数据很可能"
+                       f"是 EPSG:{_ZONE_PREFIXED + zone_in_data}", field="crs")
     to_lonlat = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
     lon, lat = to_lonlat.transform((minx + maxx) / 2, (miny + maxy) / 2)
     west, south, east, north = _service_area(storage_srid)
     if not (math.isfinite(lon) and math.isfinite(lat) and west <= lon <= east and south <= lat <= north):
         raise InvalidParameter(
             f"the features lie around {lon:.3f}°E {lat:.3f}°N, outside the area the storage CRS "
-            f"(EPSG:{storage_srid}) serves: is the CRS (EPSG:{declared}) right?", field="crs")
+            f"(EPSG:{storage_srid}) serves: is the CRS (EPSG:{declared}) right?",
+            zh=f"要素位于 {lon:.3f}°E {lat:.3f}°N 附近，在存储坐标系（EPSG:{storage_srid}）的适用范围之外：坐标系（EP"
+               f"SG:{declared}）是否正确？", field="crs")

@@ -118,6 +118,7 @@ def export_format(fmt: str) -> ExportFormat:
         return EXPORT_FORMATS[fmt.lower()]
     except KeyError:
         raise InvalidParameter(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}",
+                               zh=f"未知的格式 {fmt!r}；请使用 {'、'.join(EXPORT_FORMATS)} 之一",
                                field="format") from None
 
 
@@ -129,11 +130,13 @@ def _where(layer: Layer, flt: ExportFilter, storage_srid: int) -> tuple[str, dic
         if value is None:
             continue
         if scope not in layer.scopes:
-            raise InvalidParameter(f"{layer.name} cannot be filtered by {scope}", field=scope)
+            raise InvalidParameter(f"{layer.name} cannot be filtered by {scope}",
+                                   zh=f"{layer.name} 不能按 {scope} 筛选", field=scope)
         if scope == "status":
             choices = get_layer("blocks").field("status").choices or ()
             if value not in choices:
-                raise InvalidParameter(f"status must be one of {', '.join(choices)}", field="status")
+                raise InvalidParameter(f"status must be one of {', '.join(choices)}",
+                                       zh=f"status 应为 {'、'.join(choices)} 之一", field="status")
         parts.append(f"{layer.scopes[scope]} = %({scope})s")
         params[scope] = value
     if flt.bbox:
@@ -141,7 +144,8 @@ def _where(layer: Layer, flt: ExportFilter, storage_srid: int) -> tuple[str, dic
         area = crsmod.bbox_to_storage(crsmod.parse_bbox(flt.bbox), bbox_crs, storage_srid,
                                       crs_param=flt.bbox_crs_param)
         if not layer.geometry:
-            raise InvalidParameter(f"{layer.name} has no geometry to filter by bbox", field="bbox")
+            raise InvalidParameter(f"{layer.name} has no geometry to filter by bbox",
+                                   zh=f"{layer.name} 没有几何，不能按 bbox 筛选", field="bbox")
         params["bbox"] = shapely.to_wkb(shapely.set_srid(area, storage_srid), include_srid=True)
         parts.append(f"{layer.geom_sql} && ST_GeomFromEWKB(%(bbox)s) "
                      f"AND ST_Intersects({layer.geom_sql}, ST_GeomFromEWKB(%(bbox)s))")
@@ -180,7 +184,8 @@ def _check_scope_exists(engine: Engine, flt: ExportFilter) -> None:
     with engine.connect() as conn:
         for name, value, sql in checks:
             if value is not None and conn.execute(text(sql), {"v": value}).first() is None:
-                raise NotFound(f"no {name} with code {value!r}", field=name)
+                raise NotFound(f"no {name} with code {value!r}",
+                               zh=f"没有编号为 {value!r} 的{'镇街' if name == 'town' else '区块'}", field=name)
 
 
 def _count(engine: Engine, query: _Query) -> int:
@@ -563,9 +568,11 @@ def export(engine: Engine, layer_name: str, out: Path, *, rules: PlanningRules, 
     if export_fmt.name == "shp":
         shp_encoding = SHP_ENCODINGS.get(encoding.lower())
         if shp_encoding is None:
-            raise InvalidParameter(f"shapefile encoding must be utf-8 or gbk, not {encoding!r}", field="encoding")
+            raise InvalidParameter(f"shapefile encoding must be utf-8 or gbk, not {encoding!r}",
+                                   zh=f"shapefile 编码应为 utf-8 或 gbk，而不是 {encoding!r}", field="encoding")
     if geometry not in ("wkt", "none"):
-        raise InvalidParameter("geometry must be wkt or none", field="geometry")
+        raise InvalidParameter("geometry must be wkt or none",
+                               zh="geometry 应为 wkt 或 none", field="geometry")
     with engine.connect() as conn:
         storage_srid = schema.storage_srid(conn)  # the CRS the migrations created the layers in
     out_srid = crsmod.epsg_of(crsmod.parse_any_crs(crs)) if crs else storage_srid

@@ -51,7 +51,8 @@ class ImportHooks(Protocol):
 def _check_mode(mode: str) -> None:
     """Refuse an unknown mode."""
     if mode not in MODES:
-        raise InvalidParameter(f"mode must be one of {', '.join(MODES)}, not {mode!r}", field="mode")
+        raise InvalidParameter(f"mode must be one of {', '.join(MODES)}, not {mode!r}",
+                               zh=f"mode 应为 {'、'.join(MODES)} 之一，而不是 {mode!r}", field="mode")
 
 
 def import_rows(conn: Connection, layer: Layer, rows: list[tuple[Any, ...]], *, limits: IOLimits,
@@ -115,7 +116,8 @@ def _import_file(engine: Engine, path: Path, layer_name: str, *, limits: IOLimit
     """The work of :func:`import_file`."""
     layer = get_layer(layer_name, tables=True)
     if not layer.importable:
-        raise InvalidParameter(f"{layer.name} are made by the service, not imported", field="layer")
+        raise InvalidParameter(f"{layer.name} are made by the service, not imported",
+                               zh=f"{layer.name} 由系统生成，不能导入", field="layer")
     _check_mode(mode)
     report = ImportReport(layer.name, mode, dry_run, strict, path.name)
     with opened(path, layer.name, limits=limits) as source:
@@ -159,11 +161,15 @@ def _in_transaction(engine: Engine, layer: Layer, rows: list[tuple[Any, ...]], *
         state = getattr(err.orig, "sqlstate", None)
         if state == "23505":
             raise Conflict("another import or edit wrote the same codes meanwhile; nothing was written",
+                           zh="其他导入或编辑同时写入了相同的编号，未写入任何数据",
                            field="file") from err
         if state == "23503":
             raise Conflict("features to be replaced are still used elsewhere (e.g. by a joint development); "
-                           "nothing was written", field="file") from err
+                           "nothing was written",
+                           zh="要替换的要素仍被其他数据使用（如联合开发），未写入任何数据", field="file") from err
         raise InvalidFile("the database refused a value of the file (a constraint failed); nothing was written",
+                          zh="数据库拒绝了文件中的某个值（约束未通过），未写入任何数据",
                           field="file") from err
     except DBAPIError as err:
-        raise InvalidFile("the database refused the import; nothing was written", field="file") from err
+        raise InvalidFile("the database refused the import; nothing was written",
+                          zh="数据库拒绝了此次导入，未写入任何数据", field="file") from err

@@ -80,6 +80,9 @@ class Where:
         return " AND ".join(self.parts) if self.parts else "TRUE"
 
 
+_KIND_ZH = {"int": "整数", "float": "数字", "bool": "布尔值", "date": "日期"}
+"""A property's kind in the Chinese sentence of a bad value."""
+
 def geometry_sql(layer: Layer, out: crsmod.OgcCrs, storage_srid: int) -> str:
     """SQL of the geometry in the output CRS and axis order (srid from the validated CRS list)."""
     geom = layer.geom_sql
@@ -131,7 +134,9 @@ def convert(f: Field, raw: str, field_name: str) -> Any:
                 raise ValueError(raw)
             return low in _TRUE
     except ValueError:
-        raise InvalidParameter(f"{field_name}: {raw!r} is not a valid {f.kind}", field=field_name) from None
+        raise InvalidParameter(f"{field_name}: {raw!r} is not a valid {f.kind}",
+                               zh=f"{field_name}：{raw!r} 不是有效的{_KIND_ZH.get(f.kind, f.kind)}",
+                               field=field_name) from None
     return raw
 
 
@@ -159,13 +164,15 @@ def _instant(raw: str) -> dt.date | None:
     if raw in ("", ".."):
         return None
     if not _DT.match(raw):
-        raise InvalidParameter(f"datetime: {raw!r} is not an RFC 3339 date or date-time", field="datetime")
+        raise InvalidParameter(f"datetime: {raw!r} is not an RFC 3339 date or date-time",
+                               zh=f"datetime：{raw!r} 不是 RFC 3339 日期或日期时间", field="datetime")
     try:
         if "T" in raw:
             return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise InvalidParameter(f"datetime: {raw!r} is not a valid date", field="datetime") from None
+        raise InvalidParameter(f"datetime: {raw!r} is not a valid date",
+                               zh=f"datetime：{raw!r} 不是有效的日期", field="datetime") from None
 
 
 def add_datetime(where: Where, layer: Layer, raw: str) -> None:
@@ -174,11 +181,13 @@ def add_datetime(where: Where, layer: Layer, raw: str) -> None:
         return  # no temporal property: the parameter does not restrict this collection
     parts = raw.split("/")
     if len(parts) > 2:
-        raise InvalidParameter("datetime: an instant or an interval start/end", field="datetime")
+        raise InvalidParameter("datetime: an instant or an interval start/end",
+                               zh="datetime：应为一个时刻，或 起/止 区间", field="datetime")
     start = _instant(parts[0])
     end = _instant(parts[1]) if len(parts) == 2 else start
     if start and end and start > end:
-        raise InvalidParameter("datetime: the interval ends before it starts", field="datetime")
+        raise InvalidParameter("datetime: the interval ends before it starts",
+                               zh="datetime：区间的结束早于开始", field="datetime")
     expr, kind = layer.temporal
     if start:
         where.add(f"{expr} >= {where.bind(start.year if kind == 'year' else start)}")
@@ -211,7 +220,8 @@ def items_where(layer: Layer, storage_srid: int, *, rules: PlanningRules, bbox: 
         add_datetime(where, layer, datetime)
     if filter:
         if filter_lang not in (None, "cql2-text"):
-            raise InvalidParameter(f"filter-lang {filter_lang!r} is not supported; use cql2-text", field="filter-lang")
+            raise InvalidParameter(f"filter-lang {filter_lang!r} is not supported; use cql2-text",
+                                   zh=f"不支持 filter-lang {filter_lang!r}，请使用 cql2-text", field="filter-lang")
         add_filter(where, layer, filter, crsmod.parse_ogc_crs(filter_crs, storage_srid, "filter-crs"), storage_srid)
     return where
 
@@ -230,7 +240,8 @@ def order_sql(layer: Layer, sortby: str | None) -> str:
                 desc = name.upper().endswith(" DESC")
                 name = name.rsplit(" ", 1)[0].strip()
             if not layer.has_field(name):
-                raise InvalidParameter(f"sortby: unknown property {name!r}", field="sortby")
+                raise InvalidParameter(f"sortby: unknown property {name!r}",
+                                       zh=f"sortby：未知的属性 {name!r}", field="sortby")
             expr = layer.field(name).where_sql(layer.alias)
             parts.append(f"{expr} {'DESC NULLS LAST' if desc else 'ASC NULLS LAST'}")
     parts.append(layer.id_sql)
@@ -244,7 +255,8 @@ def select_fields(layer: Layer, properties: str | None) -> list[Field]:
     names = [p.strip() for p in properties.split(",") if p.strip()]
     unknown = [n for n in names if not layer.has_field(n) and n not in ("geometry", "geom")]
     if unknown:
-        raise InvalidParameter(f"properties: unknown property {unknown[0]!r}", field="properties")
+        raise InvalidParameter(f"properties: unknown property {unknown[0]!r}",
+                               zh=f"properties：未知的属性 {unknown[0]!r}", field="properties")
     return [f for f in layer.fields if f.name in names]
 
 

@@ -143,20 +143,25 @@ def rate_source(*, given: bool, configured: bool) -> str:
 def _check_members(proposal: Proposal, owners: dict[str, str]) -> None:
     """Shares sum to 100 %, every member holds a parcel and every parcel's holder is a member."""
     if not proposal.members:
-        raise InvalidParameter("members: at least one member is needed", field="members")
+        raise InvalidParameter("members: at least one member is needed",
+                               zh="members：至少需要一个成员", field="members")
     names = [m.owner for m in proposal.members]
     if len(set(names)) != len(names):
-        raise InvalidParameter("members: an owner is listed twice", field="members")
+        raise InvalidParameter("members: an owner is listed twice",
+                               zh="members：有权属人重复列出", field="members")
     total = sum(m.share_pct for m in proposal.members)
     if not joint.shares_sum_ok(m.share_pct for m in proposal.members):
-        raise InvalidParameter(f"members: shares sum to {total:.4f}%, not 100% (±0.01%)", field="members")
+        raise InvalidParameter(f"members: shares sum to {total:.4f}%, not 100% (±0.01%)",
+                               zh=f"members：份额合计 {total:.4f}%，不是 100%（±0.01%）", field="members")
     held = set(owners.values())
     for m in proposal.members:
         if m.owner not in held:
-            raise InvalidParameter(f"members: {m.owner!r} holds none of the parcels", field="members")
+            raise InvalidParameter(f"members: {m.owner!r} holds none of the parcels",
+                                   zh=f"members：{m.owner!r} 不持有任何一块宗地", field="members")
     for code, owner in owners.items():
         if owner not in names:
-            raise InvalidParameter(f"parcels: the holder of {code} ({owner!r}) is not a member", field="members")
+            raise InvalidParameter(f"parcels: the holder of {code} ({owner!r}) is not a member",
+                                   zh=f"parcels：{code} 的权属人（{owner!r}）不是成员", field="members")
 
 
 def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, exclude: int | None = None
@@ -164,16 +169,20 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     """Check a proposal and compute its merged outline and figures (nothing is written)."""
     codes = list(dict.fromkeys(proposal.parcels))
     if len(codes) < 2:
-        raise InvalidParameter("parcels: a joint development needs at least two different parcels", field="parcels")
+        raise InvalidParameter("parcels: a joint development needs at least two different parcels",
+                               zh="parcels：联合开发至少需要两块不同的宗地", field="parcels")
     if proposal.tolerance_m < 0 or proposal.tolerance_m > MAX_TOLERANCE_M:
-        raise InvalidParameter(f"tolerance_m must be between 0 and {MAX_TOLERANCE_M:g} m", field="tolerance_m")
+        raise InvalidParameter(f"tolerance_m must be between 0 and {MAX_TOLERANCE_M:g} m",
+                               zh=f"tolerance_m 应在 0 到 {MAX_TOLERANCE_M:g} m 之间", field="tolerance_m")
     rows = {r.code: r for r in conn.execute(PARCELS, {"codes": codes})}
     unknown = [c for c in codes if c not in rows]
     if unknown:
-        raise NotFound(f"parcels: no parcel with code {unknown[0]}", field="parcels")
+        raise NotFound(f"parcels: no parcel with code {unknown[0]}",
+                       zh=f"parcels：没有编号为 {unknown[0]} 的宗地", field="parcels")
     busy = conn.execute(IN_ACTIVE_PROJECT, {"codes": codes, "exclude": exclude}).first()
     if busy is not None:
         raise Conflict(f"parcels: {busy[0]} already belongs to active joint development {busy[1]} ({busy[2]})",
+                       zh=f"parcels：{busy[0]} 已属于进行中的联合开发 {busy[1]}（{busy[2]}）",
                        field="parcels")
     owners = {c: rows[c].owner or "" for c in codes}
     _check_members(proposal, owners)
@@ -185,10 +194,13 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     if len(groups) > 1:
         cut = groups[1] if len(groups) == 2 else [c for g in groups[1:] for c in g]
         raise NotConnected(f"parcels: {', '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut off from "
-                           f"{', '.join(groups[0])} (no shared boundary within {tol:g} m)", field="parcels")
+                           f"{', '.join(groups[0])} (no shared boundary within {tol:g} m)",
+                           zh=f"parcels：{'、'.join(cut)} 与 {'、'.join(groups[0])} 不相连（{tol:g} m 内没有公共边界"
+                              "）", field="parcels")
     merged = conn.execute(MERGED, {"codes": codes, "closing_m": rules.joint_closing_factor * tol}).one()
     if merged.parts != 1:
-        raise NotConnected(f"parcels: the merged outline has {merged.parts} parts", field="parcels")
+        raise NotConnected(f"parcels: the merged outline has {merged.parts} parts",
+                           zh=f"parcels：合并后的轮廓分为 {merged.parts} 块", field="parcels")
 
     figures = {f.parcel_code: f for f in parcel_figures(conn, rules, "parcels", codes=codes)}
     land_m2 = sum(rows[c].land_area_m2 for c in codes)
@@ -202,11 +214,14 @@ def evaluate(conn: Connection, proposal: Proposal, rules: PlanningRules, *, excl
     terms = [joint.ParcelTerm(c, owners[c], rows[c].land_area_m2, rows[c].term_end) for c in codes]
     if any(t.term_end is None for t in terms):
         missing = next(t.code for t in terms if t.term_end is None)
-        raise InvalidParameter(f"parcels: {missing} has no term end (土地使用权终止日期)", field="parcels")
+        raise InvalidParameter(f"parcels: {missing} has no term end (土地使用权终止日期)",
+                               zh=f"parcels：{missing} 没有土地使用权终止日期", field="parcels")
     term_end = joint.merged_term_end(terms)
     if term_end <= proposal.valuation_date:
         raise InvalidParameter(f"valuation_date: every term has ended by {proposal.valuation_date.isoformat()} "
-                               f"(the longest ends {term_end.isoformat()})", field="valuation_date")
+                               f"(the longest ends {term_end.isoformat()})",
+                               zh=f"valuation_date：到 {proposal.valuation_date.isoformat()} 所有土地使用权均已到期（"
+                                  f"最晚的于 {term_end.isoformat()} 到期）", field="valuation_date")
     top_ups = (joint.top_ups(terms, proposal.valuation_date, proposal.p50_yuan_per_mu, proposal.rate)
                if proposal.p50_yuan_per_mu is not None else [])
     land_mu = mu_from_m2(land_m2)
@@ -275,6 +290,7 @@ def create(conn: Connection, proposal: Proposal, rules: PlanningRules) -> int:
     except IntegrityError as err:
         if "ux_jd_parcels_active" in str(err.orig):
             raise Conflict("parcels: a parcel was taken by another joint development meanwhile",
+                           zh="parcels：某块宗地已同时被另一个联合开发占用",
                            field="parcels") from err
         raise
     return int(jd_id)
@@ -284,7 +300,8 @@ def get(conn: Connection, jd_id: int) -> dict[str, Any]:
     """A stored joint development: its figures as saved and its outline as GeoJSON (CRS84)."""
     row = conn.execute(GET, {"id": jd_id}).first()
     if row is None:
-        raise NotFound(f"no joint development with id {jd_id}", field="id")
+        raise NotFound(f"no joint development with id {jd_id}",
+                       zh=f"没有编号为 {jd_id} 的联合开发", field="id")
     figures = {k: v for k, v in row.figures.items() if k not in DROPPED_FIGURES}
     if "[assumed]" in str(figures.get("rate_source", "")):  # saved before the source was worded for users
         figures["rate_source"] = rate_source(given=False, configured=False)
