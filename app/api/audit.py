@@ -42,7 +42,8 @@ def audit_list(
     """Who wrote what, when, with the values before and after; exact-match filters, a time window, pages."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise InvalidParameter(f"{name} needs a time zone, e.g. 2026-01-31T08:00:00+08:00", field=name)
+            raise InvalidParameter(f"{name} needs a time zone, e.g. 2026-01-31T08:00:00+08:00",
+                                   zh=f"{name} 需要带时区，例如 2026-01-31T08:00:00+08:00", field=name)
     flt = audit.AuditFilter(actor=actor, action=action, entity=entity, entity_key=entity_key, since=since,
                             until=until, sort=sort, limit=limit, offset=offset)
     with engine.connect() as conn:

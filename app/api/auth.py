@@ -34,11 +34,11 @@ def token(request: Request, response: Response, form: Annotated[OAuth2PasswordRe
     if not verify_password(found[1] if found else None, form.password):  # as slow for an unknown name
         with engine.begin() as conn:
             ratelimit.failed(conn, settings, name, address)
-        raise Unauthorized("用户名或密码错误 (wrong user name or password)")
+        raise Unauthorized("wrong user name or password", zh="用户名或密码错误")
     assert found is not None
     user = found[0]
     if user.disabled:
-        raise Unauthorized("账号已停用 (the account is disabled)")
+        raise Unauthorized("the account is disabled", zh="账号已停用")
     with engine.begin() as conn:
         ratelimit.succeeded(conn, name)
     access, ttl = tokens.issue(settings, tokens.Principal(user.username, user.role, user.town_code))

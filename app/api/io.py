@@ -69,7 +69,7 @@ def export(
 ) -> FileResponse:
     """The layer's features with their interchange attributes (and planning figures for parcels and blocks)."""
     if layer in MONEY_LAYERS:
-        require_login_for(principal, f"the {layer} export")
+        require_login_for(principal, f"the {layer} export", f"{layer} 的导出")
     fmt = exporter.export_format(format)
     name = layer + (f"_{town}" if town else "") + (f"_{block}" if block else "") + (f"_{status}" if status else "")
     name = _UNSAFE.sub("_", name)  # only the download name carries the codes; the file on disk is fixed

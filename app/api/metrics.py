@@ -92,7 +92,7 @@ def compliance(
     whole list as a CSV or XLSX download (code, 土地权属人, town, block, land m² and 亩, the figure, the threshold
     applied, outcome, shortfall, rule basis)."""
     if rule in MONEY_RULES:
-        require_login_for(principal, f"the list of blocks failing {rule}")
+        require_login_for(principal, f"the list of blocks failing {rule}", f"未达到 {rule} 的区块清单")
     if format == "json":
         return lists.compliance_list(conn, rules, rule, town=town, block=block, outcome=outcome, limit=limit,
                                      offset=offset)

@@ -45,7 +45,9 @@ def visible_layer(principal: Principal | None, layer: Layer) -> Layer:
     return dataclasses.replace(layer, fields=tuple(f for f in layer.fields if f.name not in MONEY_FIELDS))
 
 
-def require_login_for(principal: Principal | None, what: str) -> None:
-    """401 for an anonymous reader of something ranked by or made of money figures."""
+def require_login_for(principal: Principal | None, what: str, what_zh: str) -> None:
+    """401 for an anonymous reader of something ranked by or made of money figures (``what``, in English and
+    Chinese)."""
     if not sees_money(principal):
-        raise Unauthorized(f"{what} carries enterprise tax figures: log in to see it")
+        raise Unauthorized(f"{what} carries enterprise tax figures: log in to see it",
+                           zh=f"{what_zh}含有企业税收数据：请登录后查看")

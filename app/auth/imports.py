@@ -71,11 +71,14 @@ class ImportGuard:
         if user is None or user.role == "admin":
             return
         if user.role != "town_editor":
-            raise Forbidden(f"imports need a town editor or an admin; {user.username} is a {user.role}", field="role")
+            raise Forbidden(f"imports need a town editor or an admin; {user.username} is a {user.role}",
+                            zh=f"导入需要镇街编辑或管理员；{user.username} 的角色是 {user.role}", field="role")
         if mode == "replace":
-            raise Forbidden("mode replace deletes what the file lacks: it needs an admin", field="mode")
+            raise Forbidden("mode replace deletes what the file lacks: it needs an admin",
+                            zh="replace 模式会删除文件中没有的要素：需要管理员", field="mode")
         if layer_name == "towns":
-            raise Forbidden("the towns layer is imported by an admin", field="layer")
+            raise Forbidden("the towns layer is imported by an admin",
+                            zh="镇街图层由管理员导入", field="layer")
 
     def check(self, conn: Connection, layer: Layer, mode: str) -> None:
         """Refuse an import beyond the user's rights; note the rows as they are before the write."""
@@ -86,7 +89,9 @@ class ImportGuard:
             others = sorted(str(t) for t in towns - {self.user.town_code})
             if others:
                 raise Forbidden(f"{self.user.username} edits town {self.user.town_code} only; the file touches "
-                                f"{', '.join(others)}", field="file")
+                                f"{', '.join(others)}",
+                                zh=f"{self.user.username} 只能编辑镇街 {self.user.town_code}；文件涉及 "
+                                   f"{'、'.join(others)}", field="file")
         table, key, image = layer.table, layer.key, _image(layer)
         rows = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
         changed = _images(conn, f"SELECT {image} FROM {table} x JOIN stage s ON s.target_id = x.id "  # noqa: S608

@@ -19,11 +19,14 @@ _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 def check_policy(password: str) -> None:
     """Refuse passwords that are too short, too long or blank."""
     if len(password) < MIN_LENGTH:
-        raise InvalidParameter(f"the password must have at least {MIN_LENGTH} characters", field="password")
+        raise InvalidParameter(f"the password must have at least {MIN_LENGTH} characters",
+                               zh=f"密码至少 {MIN_LENGTH} 个字符", field="password")
     if len(password) > MAX_LENGTH:
-        raise InvalidParameter(f"the password must have at most {MAX_LENGTH} characters", field="password")
+        raise InvalidParameter(f"the password must have at most {MAX_LENGTH} characters",
+                               zh=f"密码最多 {MAX_LENGTH} 个字符", field="password")
     if not password.strip():
-        raise InvalidParameter("the password must not be blank", field="password")
+        raise InvalidParameter("the password must not be blank",
+                               zh="密码不能为空", field="password")
 
 
 def hash_password(password: str) -> str:

@@ -40,6 +40,7 @@ def check(conn: Connection, settings: Settings, username: str, address: str | No
         if n >= limits[key]:
             what = "this user name" if key == user_key else "this address"
             raise TooManyRequests(f"too many failed logins for {what}; try again later",
+                                  zh=f"{'该用户名' if key == user_key else '该地址'}登录失败次数过多，请稍后再试",
                                   retry_after_s=math.ceil(float(wait_s or 1)))
 
 

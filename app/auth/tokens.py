@@ -81,17 +81,21 @@ def issue(settings: Settings, principal: Principal, *, ttl_s: int | None = None)
 def decode(settings: Settings, token: str) -> Principal:
     """The principal of a valid token; ``Unauthorized`` when it is malformed, forged, expired or odd."""
     if len(token) > 4096:
-        raise Unauthorized("the token is not valid", invalid_token=True)
+        raise Unauthorized("the token is not valid",
+                           zh="令牌无效", invalid_token=True)
     try:
         claims = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM], audience=AUDIENCE,
                             issuer=ISSUER, options={"require": ["sub", "exp", "iat", "role"]}, leeway=5)
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("the token has expired; log in again", invalid_token=True) from None
+        raise Unauthorized("the token has expired; log in again",
+                           zh="令牌已过期，请重新登录", invalid_token=True) from None
     except jwt.PyJWTError:
-        raise Unauthorized("the token is not valid", invalid_token=True) from None
+        raise Unauthorized("the token is not valid",
+                           zh="令牌无效", invalid_token=True) from None
     sub, role, town = claims.get("sub"), claims.get("role"), claims.get("town")
     if not isinstance(sub, str) or role not in ROLES or not (town is None or isinstance(town, str)):
-        raise Unauthorized("the token is not valid", invalid_token=True)
+        raise Unauthorized("the token is not valid",
+                           zh="令牌无效", invalid_token=True)
     return Principal(sub, str(role), town)
 
 
@@ -104,5 +108,6 @@ def bearer_token(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send the token as Authorization: Bearer <token>", invalid_token=True)
+        raise Unauthorized("send the token as Authorization: Bearer <token>",
+                           zh="请以 Authorization: Bearer <令牌> 发送令牌", invalid_token=True)
     return token.strip()

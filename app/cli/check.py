@@ -70,10 +70,13 @@ def check(
         report.check_format(format)
         lists.check_outcome(outcome)
         if format == "xlsx" and out is None:
-            raise InvalidParameter("xlsx is a file: give --out PATH (e.g. --out compliance.xlsx)", field="out")
+            raise InvalidParameter("xlsx is a file: give --out PATH (e.g. --out compliance.xlsx)",
+                                   zh="xlsx 是文件：请给出 --out 路径（例如 --out compliance.xlsx）", field="out")
         if format == "csv" and rule is None:
             raise InvalidParameter("a csv list holds one rule: name it (e.g. renewal check far_min --format csv), "
-                                   "or use --format xlsx for a sheet per rule", field="rule")
+                                   "or use --format xlsx for a sheet per rule",
+                                   zh="csv 清单只含一条规则：请指定规则（例如 renewal check far_min --format csv），"
+                                      "或用 --format xlsx 每条规则一张表", field="rule")
         with engine.connect() as conn:
             if format in lists.FILE_FORMATS:
                 tables = lists.build_all(conn, settings.rules, None if rule is None else [rule], town=town,

@@ -79,7 +79,8 @@ def entry(
         storey_heights_m=_heights(storey_heights), industry_code=industry)
     with database(settings) as engine:
         if format not in FORMATS:
-            raise InvalidParameter(f"unknown format {format!r}; formats: {', '.join(FORMATS)}", field="format")
+            raise InvalidParameter(f"unknown format {format!r}; formats: {', '.join(FORMATS)}",
+                                   zh=f"未知的格式 {format!r}；可选：{'、'.join(FORMATS)}", field="format")
         with engine.connect() as conn:
             try:
                 result = domain.entry_check(conn, parcel, project, settings.rules)
@@ -87,7 +88,8 @@ def entry(
                 option = OPTIONS.get(err.field or "")
                 if option is None:
                     raise
-                raise type(err)(f"{err.detail} ({option})", field=err.field) from None
+                raise type(err)(f"{err.detail} ({option})", zh=f"{err.text('zh')}（{option}）",
+                                field=err.field) from None
     if format == "json":
         json.dump(dataclasses.asdict(result), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

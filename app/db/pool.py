@@ -77,4 +77,5 @@ async def fetchrow(pool: asyncpg.Pool, sql: str, *args: Any) -> asyncpg.Record |
 def unavailable(err: BaseException) -> DatabaseUnavailable:
     """Loss of the database, logged in one line, as the error callers see (503)."""
     log.warning("database unavailable: %s", str(err).splitlines()[0] if str(err) else type(err).__name__)
-    return DatabaseUnavailable("the database does not answer; try again shortly")
+    return DatabaseUnavailable("the database does not answer; try again shortly",
+                               zh="数据库没有响应，请稍后再试")

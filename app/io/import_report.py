@@ -92,7 +92,8 @@ class ImportRejected(InvalidFile):
         errors = report.errors
         first = errors[0]
         more = f" (and {len(errors) - 1} more errors; see the report)" if len(errors) > 1 else ""
-        super().__init__(first.text() + more, field=first.field)
+        super().__init__(first.text() + more, zh=f"文件有 {len(errors)} 处错误，未导入任何数据（详见报告）。第一处："
+                         f"{first.text()}", field=first.field)
         self.report = report
 
 
@@ -102,5 +103,6 @@ class ImportConflict(Conflict):
     def __init__(self, report: ImportReport) -> None:
         errors = report.errors
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(errors[0].text() + more, field="code")
+        super().__init__(errors[0].text() + more, zh=f"文件中有 {len(errors)} 个编号已存在，未导入任何数据。第一个："
+                         f"{errors[0].text()}", field="code")
         self.report = report

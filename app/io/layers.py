@@ -303,5 +303,6 @@ def get_layer(name: str, *, tables: bool = False) -> Layer:
         return known[name]
     except KeyError:
         raise InvalidParameter(
-            f"unknown layer {name!r}; known layers: {', '.join(known)}", field="layer"
+            f"unknown layer {name!r}; known layers: {', '.join(known)}",
+            zh=f"未知的图层 {name!r}；已有图层：{'、'.join(known)}", field="layer"
         ) from None

@@ -55,7 +55,8 @@ def load(engine: Engine, *, scale: float, seed: int, replace: bool = False,
             conn.execute(text("TRUNCATE towns, blocks, parcels, buildings, enterprises, joint_developments "
                               "RESTART IDENTITY CASCADE"))
         elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM towns)")).scalar_one():
-            raise Conflict("the database already holds data; use --replace to reload the sample")
+            raise Conflict("the database already holds data; use --replace to reload the sample",
+                           zh="数据库中已有数据；用 --replace 重新载入示例数据")
         for table in TABLES:
             df: pd.DataFrame = getattr(data, table)
             rows = _rows(df, srid)

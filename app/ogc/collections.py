@@ -48,7 +48,8 @@ class FeatureLayers:
         """The layer served as collection ``cid``, or 404."""
         layers = await self.available()
         if cid not in layers:
-            raise NotFound(f"no collection {cid!r}; collections: {', '.join(layers)}", field="collectionId")
+            raise NotFound(f"no collection {cid!r}; collections: {', '.join(layers)}",
+                           zh=f"没有数据集 {cid!r}；数据集有：{'、'.join(layers)}", field="collectionId")
         return layers[cid]
 
     def forget(self) -> None:

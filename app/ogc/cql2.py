@@ -82,6 +82,7 @@ def _tokens(text: str) -> list[Token]:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             raise InvalidParameter(f"filter: unexpected character at position {pos + 1}: {text[pos:pos + 10]!r}",
+                                   zh=f"filter：第 {pos + 1} 个字符处有意外的字符：{text[pos:pos + 10]!r}",
                                    field="filter")
         kind = m.lastgroup or ""
         out.append(Token(kind, m.group(kind), m.start(kind)))
@@ -111,15 +112,16 @@ class _Parser:
         tok = self._peek(offset)
         return tok.text.upper() if tok is not None and tok.kind == "word" else ""
 
-    def _fail(self, msg: str) -> InvalidParameter:
+    def _fail(self, msg: str, zh: str) -> InvalidParameter:
         tok = self._peek()
         where = f"at position {tok.pos + 1} ({tok.text!r})" if tok else "at the end"
-        return InvalidParameter(f"filter: {msg} {where}", field="filter")
+        where_zh = f"位于第 {tok.pos + 1} 个字符（{tok.text!r}）" if tok else "位于末尾"
+        return InvalidParameter(f"filter: {msg} {where}", zh=f"filter：{zh}，{where_zh}", field="filter")
 
     def _expect(self, text: str) -> Token:
         tok = self._peek()
         if tok is None or tok.text.upper() != text:
-            raise self._fail(f"expected {text!r}")
+            raise self._fail(f"expected {text!r}", f"应为 {text!r}")
         self.i += 1
         return tok
 
@@ -137,10 +139,11 @@ class _Parser:
     def parse(self) -> str:
         """The whole filter."""
         if not self.toks:
-            raise InvalidParameter("filter: empty expression", field="filter")
+            raise InvalidParameter("filter: empty expression",
+                                   zh="filter：表达式为空", field="filter")
         sql = self._or()
         if self._peek() is not None:
-            raise self._fail("unexpected token")
+            raise self._fail("unexpected token", "意外的记号")
         return sql
 
     def _or(self) -> str:
@@ -159,7 +162,7 @@ class _Parser:
         """Count one more level of nesting; refuse filters nested deeper than ``MAX_DEPTH``."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self._fail(f"nested deeper than {MAX_DEPTH} levels")
+            raise self._fail(f"nested deeper than {MAX_DEPTH} levels", f"嵌套超过 {MAX_DEPTH} 层")
 
     def _not(self) -> str:
         if self._accept_word("NOT"):
@@ -172,7 +175,7 @@ class _Parser:
     def _primary(self) -> str:
         tok = self._peek()
         if tok is None:
-            raise self._fail("expected a condition")
+            raise self._fail("expected a condition", "应为条件")
         if tok.text == "(":
             self.i += 1
             self._nest()
@@ -230,17 +233,19 @@ class _Parser:
             return f"{left.sql} IS {'NOT ' if not_ else ''}NULL"
         if left.is_property and left.kind == "bool" and not negate:
             return left.sql
-        raise self._fail("expected a comparison, LIKE, BETWEEN, IN or IS NULL")
+        raise self._fail("expected a comparison, LIKE, BETWEEN, IN or IS NULL",
+                         "应为比较、LIKE、BETWEEN、IN 或 IS NULL")
 
     def _check_types(self, left: Operand, right: Operand) -> None:
         numeric = {"int", "float"}
         if left.kind and right.kind and left.kind != right.kind and not {left.kind, right.kind} <= numeric:
-            raise self._fail(f"cannot compare a {left.kind} with a {right.kind}")
+            raise self._fail(f"cannot compare a {left.kind} with a {right.kind}",
+                             f"{left.kind} 不能与 {right.kind} 比较")
 
     def _scalar(self, hint: str | None = None) -> Operand:
         tok = self._peek()
         if tok is None:
-            raise self._fail("expected a value")
+            raise self._fail("expected a value", "应为值")
         word = self._word()
         if word in ("CASEI", "LOWER", "UPPER") and self._peek(1) is not None and self._peek(1).text == "(":  # type: ignore[union-attr]
             self.i += 1
@@ -253,7 +258,7 @@ class _Parser:
             self._expect("(")
             lit = self._peek()
             if lit is None or lit.kind != "str":
-                raise self._fail(f"{word} needs a quoted value")
+                raise self._fail(f"{word} needs a quoted value", f"{word} 需要带引号的值")
             self.i += 1
             self._expect(")")
             return Operand(self._bind(_date(lit.text[1:-1].replace("''", "'"), word, self)), "date")
@@ -274,12 +279,13 @@ class _Parser:
             self.i += 1
             name = tok.text[1:-1].replace('""', '"') if tok.kind == "qid" else tok.text
             return self._property(name)
-        raise self._fail("expected a property or a value")
+        raise self._fail("expected a property or a value", "应为属性或值")
 
     def _property(self, name: str) -> Operand:
         if not self.layer.has_field(name):
             known = ", ".join(f.name for f in self.layer.fields)
             raise InvalidParameter(f"filter: unknown property {name!r}; queryables: {known}, geometry",
+                                   zh=f"filter：未知的属性 {name!r}；可查询的属性：{known}、geometry",
                                    field="filter")
         f = self.layer.field(name)
         return Operand(f.where_sql(self.layer.alias), f.kind, True)
@@ -287,7 +293,7 @@ class _Parser:
     def _geometry_operand(self) -> str:
         tok = self._peek()
         if tok is None:
-            raise self._fail("expected a geometry")
+            raise self._fail("expected a geometry", "应为几何")
         word = self._word()
         if tok.kind in ("word", "qid"):
             name = tok.text.strip('"')
@@ -301,7 +307,7 @@ class _Parser:
             while True:
                 t = self._peek()
                 if t is None or t.kind != "num":
-                    raise self._fail("BBOX needs numbers")
+                    raise self._fail("BBOX needs numbers", "BBOX 需要数字")
                 nums.append(float(t.text))
                 self.i += 1
                 if not self._peek() or self._peek().text != ",":  # type: ignore[union-attr]
@@ -311,7 +317,7 @@ class _Parser:
             if len(nums) == 6:
                 nums = [nums[0], nums[1], nums[3], nums[4]]
             if len(nums) != 4:
-                raise self._fail("BBOX needs 4 numbers")
+                raise self._fail("BBOX needs 4 numbers", "BBOX 需要 4 个数")
             a, b, c, d = nums
             if word == "ENVELOPE":  # older drafts: ENVELOPE(minx, maxx, maxy, miny)
                 a, b, c, d = nums[0], nums[3], nums[1], nums[2]
@@ -326,7 +332,7 @@ class _Parser:
             while True:
                 t = self._peek()
                 if t is None:
-                    raise self._fail("unbalanced parentheses in WKT")
+                    raise self._fail("unbalanced parentheses in WKT", "WKT 中括号不成对")
                 self.i += 1
                 if t.text == "(":
                     depth += 1
@@ -339,11 +345,13 @@ class _Parser:
             try:
                 geom = shapely.from_wkt(wkt)
             except (GEOSException, ValueError) as err:
-                raise InvalidParameter(f"filter: invalid WKT {wkt[:40]!r}: {err}", field="filter") from err
+                raise InvalidParameter(f"filter: invalid WKT {wkt[:40]!r}: {err}",
+                                       zh=f"filter：无效的 WKT {wkt[:40]!r}：{err}", field="filter") from err
             if self.crs.lat_lon:
                 geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
             return self._geom_literal(geom)
-        raise self._fail("expected the geometry property, BBOX(...) or a WKT geometry")
+        raise self._fail("expected the geometry property, BBOX(...) or a WKT geometry",
+                         "应为几何属性、BBOX(...) 或 WKT 几何")
 
     def _geom_literal(self, geom: shapely.Geometry) -> str:
         plain = OgcCrs(self.crs.srid, self.crs.uri, lat_lon=False)  # axis order already handled
@@ -368,7 +376,7 @@ class _Parser:
         right = self._scalar(hint="date")
         self._expect(")")
         if left.kind != "date" or right.kind != "date":
-            raise self._fail(f"{word} compares dates")
+            raise self._fail(f"{word} compares dates", f"{word} 比较的是日期")
         return f"({left.sql} {_TEMPORAL[word]} {right.sql})"
 
 
@@ -379,11 +387,12 @@ def _date(text: str, word: str, parser: _Parser) -> dt.date | dt.datetime:
             return dt.date.fromisoformat(text)
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise parser._fail(f"invalid {word} {text!r}") from None
+        raise parser._fail(f"invalid {word} {text!r}", f"无效的 {word} {text!r}") from None
 
 
 def compile_filter(text: str, layer: Layer, crs: OgcCrs, storage_srid: int, bind: Params) -> str:
     """Compile a CQL2-text ``filter`` for ``layer`` into a SQL condition whose values ``bind`` binds."""
     if len(text) > MAX_LENGTH:
-        raise InvalidParameter(f"filter: longer than {MAX_LENGTH:,} characters", field="filter")
+        raise InvalidParameter(f"filter: longer than {MAX_LENGTH:,} characters",
+                               zh=f"filter：超过 {MAX_LENGTH:,} 个字符", field="filter")
     return _Parser(text, layer, crs, storage_srid, bind).parse()

@@ -109,14 +109,16 @@ class ListTable:
 def check_outcome(outcome: str) -> str:
     """``outcome`` if it is one of :data:`OUTCOMES`, else an error naming them."""
     if outcome not in OUTCOMES:
-        raise InvalidParameter(f"unknown outcome {outcome!r}; outcomes: {', '.join(OUTCOMES)}", field="outcome")
+        raise InvalidParameter(f"unknown outcome {outcome!r}; outcomes: {', '.join(OUTCOMES)}",
+                               zh=f"未知的结果 {outcome!r}；可选：{'、'.join(OUTCOMES)}", field="outcome")
     return outcome
 
 
 def check_file_format(fmt: str) -> str:
     """``fmt`` if it is one of :data:`FILE_FORMATS`, else an error naming them."""
     if fmt not in FILE_FORMATS:
-        raise InvalidParameter(f"unknown format {fmt!r}; formats: {', '.join(FILE_FORMATS)}", field="format")
+        raise InvalidParameter(f"unknown format {fmt!r}; formats: {', '.join(FILE_FORMATS)}",
+                               zh=f"未知的格式 {fmt!r}；可选：{'、'.join(FILE_FORMATS)}", field="format")
     return fmt
 
 
@@ -131,13 +133,16 @@ def half_up(value: float, decimals: int) -> float:
 def _scope(conn: Connection, town: str | None, block: str | None) -> tuple[str, str | None]:
     """The narrowest scope the filters give (as the JSON list checks them: codes exist and agree)."""
     if town is not None and conn.execute(sql.TOWN, {"code": town}).first() is None:
-        raise NotFound(f"no town with code {town!r}", field="town")
+        raise NotFound(f"no town with code {town!r}",
+                       zh=f"没有区划代码为 {town!r} 的镇街", field="town")
     if block is not None:
         row = conn.execute(sql.BLOCK, {"code": block}).first()
         if row is None:
-            raise NotFound(f"no block with code {block!r}", field="block")
+            raise NotFound(f"no block with code {block!r}",
+                           zh=f"没有编号为 {block!r} 的区块", field="block")
         if town is not None and town != row.town_code:
-            raise InvalidParameter(f"block {block!r} lies in town {row.town_code!r}, not {town!r}", field="block")
+            raise InvalidParameter(f"block {block!r} lies in town {row.town_code!r}, not {town!r}",
+                                   zh=f"区块 {block!r} 位于镇街 {row.town_code!r}，而不是 {town!r}", field="block")
         return "block", block
     return ("town", town) if town is not None else ("city", None)
 
@@ -402,6 +407,7 @@ def file_bytes(tables: Sequence[ListTable], fmt: str, rules: PlanningRules | Non
     """The lists as a file: CSV (one list) or XLSX (a sheet each)."""
     if check_file_format(fmt) == "csv":
         if len(tables) != 1:
-            raise InvalidParameter("a CSV file holds one rule's list; name the rule (or use xlsx)", field="rule")
+            raise InvalidParameter("a CSV file holds one rule's list; name the rule (or use xlsx)",
+                                   zh="一个 CSV 文件只含一条规则的清单：请指定规则（或用 xlsx）", field="rule")
         return csv_bytes(tables[0])
     return xlsx_bytes(tables, rules)

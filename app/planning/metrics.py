@@ -160,7 +160,8 @@ def parcel_figures(conn: Connection, rules: PlanningRules, scope: str = "city",
     """All figures of every parcel in a scope (``city``, ``town``, ``block``, ``parcel`` by ``code``, or
     ``parcels`` listed in ``codes``), in one statement."""
     if scope not in sql.PARCEL_SCOPES:
-        raise InvalidParameter(f"unknown scope {scope!r}; scopes: {', '.join(sql.PARCEL_SCOPES)}", field="scope")
+        raise InvalidParameter(f"unknown scope {scope!r}; scopes: {', '.join(sql.PARCEL_SCOPES)}",
+                               zh=f"未知的范围 {scope!r}；可选：{'、'.join(sql.PARCEL_SCOPES)}", field="scope")
     return streaming.fetch_objects(conn, sql.PARCEL_ROWS[scope], sql_params(rules, code=code, codes=codes or []),
                     parcel_from_row)
 
@@ -178,7 +179,8 @@ def parcel_metrics(conn: Connection, code: str, rules: PlanningRules) -> ParcelM
     """A parcel's figures, buildings and parcel-rule results; ``NotFound`` for an unknown code."""
     found = parcel_figures(conn, rules, "parcel", code)
     if not found:
-        raise NotFound(f"no parcel with code {code!r}", field="code")
+        raise NotFound(f"no parcel with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的宗地", field="code")
     params = sql_params(rules, code=code)
     buildings = [BuildingFigures(*row) for row in conn.execute(sql.PARCEL_BUILDINGS, params)]
     fig = found[0]
@@ -216,7 +218,8 @@ def _town(conn: Connection, code: str, field: str) -> tuple[str, str]:
     """(code, name) of a town, or ``NotFound`` naming ``field``."""
     row = conn.execute(sql.TOWN, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no town with code {code!r}", field=field)
+        raise NotFound(f"no town with code {code!r}",
+                       zh=f"没有区划代码为 {code!r} 的镇街", field=field)
     return row[0], row[1]
 
 
@@ -224,7 +227,8 @@ def _block_town(conn: Connection, code: str, field: str) -> str:
     """The town code of a block, or ``NotFound`` naming ``field``."""
     row = conn.execute(sql.BLOCK, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no block with code {code!r}", field=field)
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field=field)
     return str(row.town_code)
 
 
@@ -261,7 +265,8 @@ def _scope(conn: Connection, town: str | None, block: str | None) -> tuple[str, 
     if block is not None:
         block_town = _block_town(conn, block, "block")
         if town is not None and town != block_town:
-            raise InvalidParameter(f"block {block!r} lies in town {block_town!r}, not {town!r}", field="block")
+            raise InvalidParameter(f"block {block!r} lies in town {block_town!r}, not {town!r}",
+                                   zh=f"区块 {block!r} 位于镇街 {block_town!r}，而不是 {town!r}", field="block")
         return "block", block
     return ("town", town) if town is not None else ("city", None)
 

@@ -33,5 +33,6 @@ def check(conn: Connection, rules: PlanningRules, rule_id: str | None, *, town: 
 def check_format(fmt: str) -> str:
     """``fmt`` if it is a known output format of ``renewal check``, else an error naming them."""
     if fmt not in FORMATS:
-        raise InvalidParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}", field="format")
+        raise InvalidParameter(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}",
+                               zh=f"未知的格式 {fmt!r}；可选：{'、'.join(FORMATS)}", field="format")
     return fmt

@@ -311,7 +311,8 @@ def get_rule(rule_id: str) -> Rule:
     try:
         return RULES[rule_id]
     except KeyError:
-        raise InvalidParameter(f"unknown rule {rule_id!r}; rules: {', '.join(RULES)}", field="rule") from None
+        raise InvalidParameter(f"unknown rule {rule_id!r}; rules: {', '.join(RULES)}",
+                               zh=f"未知的规则 {rule_id!r}；可选：{'、'.join(RULES)}", field="rule") from None
 
 
 def relative_gap(value: float | None, threshold: float | None, at_least: bool) -> float | None:

@@ -318,7 +318,8 @@ def parcel_classes(conn: Connection, code: str, prules: ProgrammeRules) -> Parce
     """A parcel's firms with their classes; ``NotFound`` for an unknown parcel."""
     row = conn.execute(_PARCEL, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no parcel with code {code!r}", field="code")
+        raise NotFound(f"no parcel with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的宗地", field="code")
     firms = firm_classes(conn, prules, parcel=code)
     return _parcel(code, row.block_code, row.owner, firms, prules)
 
@@ -327,7 +328,8 @@ def block_classes(conn: Connection, code: str, prules: ProgrammeRules) -> BlockC
     """A block's class counts and the parcels flagged for exit or upgrade; ``NotFound`` for an unknown block."""
     row = conn.execute(_BLOCK, {"code": code}).first()
     if row is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     mine = firm_classes(conn, prules, block=code)
     by_parcel: dict[str, list[FirmClass]] = {}
     for f in mine:

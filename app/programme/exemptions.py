@@ -45,7 +45,8 @@ def get(conn: Connection, code: str) -> dict[str, Any]:
     found = current(conn, code)
     if found is None:
         _block_id(conn, code)
-        raise NotFound(f"block {code} has no FAR exemption", field="code")
+        raise NotFound(f"block {code} has no FAR exemption",
+                       zh=f"区块 {code} 没有容积率豁免", field="code")
     return found
 
 
@@ -53,7 +54,8 @@ def _block_id(conn: Connection, code: str) -> int:
     """The block's id, or 404."""
     found = conn.execute(_BLOCK, {"code": code}).scalar()
     if found is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     return int(found)
 
 
@@ -61,7 +63,8 @@ def stale(code: str, version: int | None) -> PreconditionFailed:
     """The 412 of a stale or pointless If-Match (``version``: the current one, None when there is none)."""
     now = f"it is now at {etag(version)}" if version is not None else "it has none"
     return PreconditionFailed(f"the FAR exemption of block {code} has changed since it was read: {now}; "
-                              "read it again", field="If-Match")
+                              "read it again",
+                              zh=f"区块 {code} 的容积率豁免在读取后已被修改：{now}；请重新读取", field="If-Match")
 
 
 def put(conn: Connection, *, actor: str, code: str, min_far: float | None, reason: str, document: str | None,
@@ -101,7 +104,8 @@ def delete(conn: Connection, *, actor: str, code: str, reason: str, if_match: st
     block_id = _block_id(conn, code)
     version = conn.execute(_LOCK, {"block_id": block_id}).scalar()
     if version is None:
-        raise NotFound(f"block {code} has no FAR exemption", field="code")
+        raise NotFound(f"block {code} has no FAR exemption",
+                       zh=f"区块 {code} 没有容积率豁免", field="code")
     expected = named_version(if_match, "FAR exemption")
     if expected is not None and expected != version:
         raise stale(code, version)

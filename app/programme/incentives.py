@@ -61,9 +61,11 @@ NOTE = "Figure only: the award is decided by the leading group's office and the 
 def town_reward(area_mu: float, band: int, prules: ProgrammeRules) -> IncentiveFigure:
     """Town reward (yuan) = area (亩) × rate of difficulty ``band`` (万元/亩) × 10,000 [plan]."""
     if area_mu < 0:
-        raise InvalidParameter("area must not be negative", field="area_mu")
+        raise InvalidParameter("area must not be negative",
+                               zh="面积不能为负", field="area_mu")
     if not 1 <= band <= prules.difficulty_bands:
-        raise InvalidParameter(f"difficulty band must be 1 to {prules.difficulty_bands}", field="difficulty_band")
+        raise InvalidParameter(f"difficulty band must be 1 to {prules.difficulty_bands}",
+                               zh=f"难度等级应为 1 到 {prules.difficulty_bands}", field="difficulty_band")
     rate = prules.town_reward_wan_per_mu[band - 1]
     value = area_mu * rate * YUAN_PER_WAN
     return IncentiveFigure(
@@ -79,7 +81,8 @@ def town_reward(area_mu: float, band: int, prules: ProgrammeRules) -> IncentiveF
 def relocation_reward(floor_area_m2: float, prules: ProgrammeRules) -> IncentiveFigure:
     """Relocation reward (yuan) = floor area moved into parks (m²) × 200 元/m² [plan]."""
     if floor_area_m2 < 0:
-        raise InvalidParameter("floor area must not be negative", field="relocated_floor_area_m2")
+        raise InvalidParameter("floor area must not be negative",
+                               zh="建筑面积不能为负", field="relocated_floor_area_m2")
     rate = prules.relocation_reward_yuan_per_m2
     value = floor_area_m2 * rate
     return IncentiveFigure(
@@ -123,7 +126,8 @@ def absorb_reward(price_yuan: float, firm_class: str | None, revenue_yuan: float
     [plan] for the conditions; [Cixi, secondary] for the default tiers (3%) and cap (200万元).
     """
     if price_yuan < 0:
-        raise InvalidParameter("purchase price must not be negative", field="price_yuan")
+        raise InvalidParameter("purchase price must not be negative",
+                               zh="收购价格不能为负", field="price_yuan")
     tiers = [(t.from_yuan, t.rate) for t in prules.absorb_tiers]
     reasons = []
     if firm_class not in prules.absorb_classes:

@@ -114,9 +114,11 @@ def before_after(code: str, parcels: Sequence[ParcelNow], plan: PlanInput, area_
     known = {p.code for p in parcels}
     unknown = sorted(set(plan.parcel_floor_areas) - known)
     if unknown:
-        raise InvalidParameter(f"parcels not in block {code}: {', '.join(unknown)}", field="parcel_floor_areas")
+        raise InvalidParameter(f"parcels not in block {code}: {', '.join(unknown)}",
+                               zh=f"不在区块 {code} 内的宗地：{'、'.join(unknown)}", field="parcel_floor_areas")
     if plan.planned_floor_area_m2 is not None and plan.parcel_floor_areas:
         raise InvalidParameter("give the planned floor area for the whole block or per parcel, not both",
+                               zh="规划建筑面积请按整个区块或按宗地给出，不能两者都给",
                                field="planned_floor_area_m2")
     land = sum(p.land_area_m2 for p in parcels)
     counted = sum(p.far_floor_area_m2 for p in parcels)
@@ -250,7 +252,8 @@ def save(conn: Connection, code: str, plan: PlanInput, *, expected_version: int 
     Refused like any block change (412 stale, 409 accepted); the history records the new plan's id.
     """
     if plan.difficulty_band is not None and not 1 <= plan.difficulty_band <= prules.difficulty_bands:
-        raise InvalidParameter(f"difficulty band must be 1 to {prules.difficulty_bands}", field="difficulty_band")
+        raise InvalidParameter(f"difficulty band must be 1 to {prules.difficulty_bands}",
+                               zh=f"难度等级应为 1 到 {prules.difficulty_bands}", field="difficulty_band")
     lifecycle.validate_attributes({k: getattr(plan, k) for k in ("mode", "plan_year")})
     block_id, _ = lifecycle.lock_block(conn, code, expected_version)
     figures = preview(conn, code, plan, rules, prules)
@@ -268,7 +271,8 @@ def save(conn: Connection, code: str, plan: PlanInput, *, expected_version: int 
                            extra_changes={"plan": [previous.id if previous else None, plan_id]})
     saved = latest(conn, code)
     if saved is None:  # pragma: no cover - just inserted
-        raise NotFound(f"plan of block {code!r} not found after saving")
+        raise NotFound(f"plan of block {code!r} not found after saving",
+                       zh=f"保存后找不到区块 {code!r} 的方案")
     return saved
 
 

@@ -99,7 +99,8 @@ def town_map(engine: Engine, town: str, out: Path, rules: PlanningRules) -> Repo
     with engine.connect() as conn:
         t = conn.execute(TOWN_SQL, {"town": town}).mappings().first()
         if t is None:
-            raise NotFound(f"no town with code {town!r}", field="town")
+            raise NotFound(f"no town with code {town!r}",
+                           zh=f"没有区划代码为 {town!r} 的镇街", field="town")
         rows = conn.execute(BLOCKS_SQL, {"town": town, **rule_params(rules)}).mappings().all()
 
     features = []

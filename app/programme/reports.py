@@ -93,7 +93,8 @@ def town_context(conn: Connection, town: str, rules: PlanningRules, prules: Prog
     found = progress.progress(conn, rules, prules, as_of)
     town_progress = next((t for t in found.towns if t.town_code == town), None)
     if town_progress is None:
-        raise NotFound(f"no town with code {town!r}", field="town")
+        raise NotFound(f"no town with code {town!r}",
+                       zh=f"没有区划代码为 {town!r} 的镇街", field="town")
     states = progress.block_states(conn, rules, prules, as_of, town)
     checks = {c.block_code: c for c in tenx.checklists(conn, rules, prules, town=town)}
     rows_at = {r["code"]: r for r in lifecycle.statuses_at(conn, as_of, tuple(rules.target_statuses), town)}
@@ -204,7 +205,9 @@ def chromium_path(settings: Settings) -> str:
     found = shutil.which(settings.report_chromium)
     if found is None:
         raise PdfFailed(f"Chromium not found ({settings.report_chromium!r}): install Debian's chromium "
-                        "(apt-get install chromium) or set RENEWAL_REPORT_CHROMIUM")
+                        "(apt-get install chromium) or set RENEWAL_REPORT_CHROMIUM",
+                        zh=f"找不到 Chromium（{settings.report_chromium!r}）：请安装 Debian 的 chromium（apt-get inst"
+                           "all chromium）或设置 RENEWAL_REPORT_CHROMIUM")
     return found
 
 
@@ -222,8 +225,10 @@ def pdf(page_html: str, settings: Settings) -> bytes:
             done = subprocess.run(args, capture_output=True, timeout=settings.report_timeout_s,  # noqa: S603
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise PdfFailed(f"Chromium did not print the report within {settings.report_timeout_s} s") from None
+            raise PdfFailed(f"Chromium did not print the report within {settings.report_timeout_s} s",
+                            zh=f"Chromium 未在 {settings.report_timeout_s} 秒内打印出报告") from None
         if not out.is_file() or out.stat().st_size == 0:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise PdfFailed(f"Chromium could not print the report (exit {done.returncode}): {tail[0]}")
+            raise PdfFailed(f"Chromium could not print the report (exit {done.returncode}): {tail[0]}",
+                            zh=f"Chromium 无法打印报告（退出码 {done.returncode}）：{tail[0]}")
         return out.read_bytes()

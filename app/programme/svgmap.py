@@ -117,7 +117,8 @@ def area_map(conn: Connection, rules: PlanningRules, town: str | None = None, wi
     """The city (``town`` None) or one town: town outlines, blocks by status, failing parcels in red (a town)."""
     ext = conn.execute(_EXTENT, {"town": town}).first()
     if ext is None or ext[0] is None:
-        raise NotFound(f"no town with code {town!r}" if town else "no towns loaded", field="town")
+        raise NotFound(f"no town with code {town!r}" if town else "no towns loaded",
+                       zh=f"没有区划代码为 {town!r} 的镇街" if town else "尚未载入镇街", field="town")
     view = View(*ext)
     params = {"town": town, "tol": view.size / 1500}
     body = []
@@ -150,7 +151,8 @@ def block_map(conn: Connection, code: str, rules: PlanningRules, flags: Mapping[
     """A block and its parcels: failing the FAR floor filled red, flagged C/D parcels outlined, codes as labels."""
     b = conn.execute(_BLOCK, {"code": code}).mappings().first()
     if b is None:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     view = View(b["x0"], b["y0"], b["x1"], b["y1"])
     parcels = conn.execute(_PARCELS, {"code": code, **rule_params(rules)}).mappings().all()
     flags = flags or {}

@@ -173,7 +173,8 @@ def block_checklist(conn: Connection, code: str, rules: PlanningRules, prules: P
     """One block's checklist; ``NotFound`` for an unknown block."""
     found = checklists(conn, rules, prules, block=code)
     if not found:
-        raise NotFound(f"no block with code {code!r}", field="code")
+        raise NotFound(f"no block with code {code!r}",
+                       zh=f"没有编号为 {code!r} 的区块", field="code")
     return found[0]
 
 
@@ -220,7 +221,8 @@ def summarise(town_code: str, lists: Sequence[BlockChecklist], prules: Programme
 def town_summary(conn: Connection, town: str, rules: PlanningRules, prules: ProgrammeRules) -> TownChecklistSummary:
     """A town's checklist summary; ``NotFound`` for an unknown town."""
     if conn.execute(text("SELECT 1 FROM towns WHERE code = :code"), {"code": town}).first() is None:
-        raise NotFound(f"no town with code {town!r}", field="code")
+        raise NotFound(f"no town with code {town!r}",
+                       zh=f"没有区划代码为 {town!r} 的镇街", field="code")
     return summarise(town, checklists(conn, rules, prules, town=town), prules)
 
 
@@ -253,11 +255,14 @@ def set_checklist(conn: Connection, code: str, updates: Sequence[ChecklistUpdate
     for u in updates:
         if u.item not in known:
             raise InvalidParameter(f"unknown checklist item {u.item!r}; items: {', '.join(sorted(known))}",
+                                   zh=f"未知的清单条目 {u.item!r}；条目有：{'、'.join(sorted(known))}",
                                    field="item")
         if u.state not in STATES:
-            raise InvalidParameter(f"unknown state {u.state!r}; states: {', '.join(STATES)}", field="state")
+            raise InvalidParameter(f"unknown state {u.state!r}; states: {', '.join(STATES)}",
+                                   zh=f"未知的状态 {u.state!r}；可选：{'、'.join(STATES)}", field="state")
     if len({u.item for u in updates}) != len(updates):
-        raise InvalidParameter("each item may be given once", field="item")
+        raise InvalidParameter("each item may be given once",
+                               zh="每个条目只能给一次", field="item")
     block_id, _ = lifecycle.lock_block(conn, code, expected_version)
     current = block_checklist(conn, code, rules, prules)
     old = {e.item: e for e in current.items}
@@ -268,7 +273,8 @@ def set_checklist(conn: Connection, code: str, updates: Sequence[ChecklistUpdate
         if prior != (u.state, u.evidence):
             changes[f"checklist.{u.item}"] = [prior[0], u.state]
     if not changes:
-        raise InvalidChange(f"nothing to change: block {code}'s checklist already says this")
+        raise InvalidChange(f"nothing to change: block {code}'s checklist already says this",
+                            zh=f"没有可修改的内容：区块 {code} 的十化清单已是这样")
     lifecycle.change_block(conn, code, lifecycle.BlockChange(remark=remark), expected_version=None, actor=actor,
                            is_admin=is_admin, today=today, extra_changes=changes)
     for u in updates:

@@ -282,7 +282,9 @@ async def items(
             prop_filters[key] = value
         else:
             raise InvalidParameter(f"unknown query parameter {key!r}; properties of {cid}: "
-                                   f"{', '.join(f.name for f in layer.fields)}", field=key)
+                                   f"{', '.join(f.name for f in layer.fields)}",
+                                   zh=f"未知的查询参数 {key!r}；{cid} 的属性有："
+                                      f"{'、'.join(f.name for f in layer.fields)}", field=key)
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
     where = q.items_where(layer, srid, rules=rules, bbox=bbox, bbox_crs=bbox_crs,
                           properties=prop_filters, datetime=datetime, filter=filter, filter_lang=filter_lang,
@@ -338,7 +340,8 @@ async def item(request: Request, principal: OptionalPrincipal, rules: RulesDep, 
     out = crsmod.parse_ogc_crs(crs, srid, "crs")
     feature = await q.run_one(request.app.state.pool, layer, fid, out, srid, rules=rules)
     if feature is None:
-        raise NotFound(f"no feature {fid!r} in {cid}", field="featureId")
+        raise NotFound(f"no feature {fid!r} in {cid}",
+                       zh=f"{cid} 中没有要素 {fid!r}", field="featureId")
     base = f"{_base(request)}/collections/{cid}"
     links = [_link(f"{base}/items/{fid}", "self", GEOJSON), _link(base, "collection", JSON, layer.label_zh),
              _link(f"{base}/items/{fid}?f=html", "alternate", "text/html")]
