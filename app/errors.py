@@ -14,10 +14,10 @@ CONTENT_LANGUAGE: dict[Language, str] = {"zh": "zh-CN", "en": "en"}
 
 def error_body(code: str, detail: str, field: str | None = None, *, zh: str | None = None,
                lang: Language = "en") -> dict[str, Any]:
-    """The JSON error body of the API: a machine code, the sentence in ``lang``, the input at fault, and the
-    sentence in both languages under ``messages`` (``zh`` falls back to the English ``detail`` when missing)."""
-    messages = {"zh": zh or detail, "en": detail}
-    return {"code": code, "detail": messages[lang], "field": field, "messages": messages}
+    """The JSON error body of the API: a machine code, the sentence in ``lang`` (English when there is no
+    Chinese), the input at fault, and ``messages``: the sentence in each language it exists in (``en`` always)."""
+    messages = {"zh": zh, "en": detail} if zh else {"en": detail}
+    return {"code": code, "detail": messages.get(lang, detail), "field": field, "messages": messages}
 
 
 class RenewalError(Exception):

@@ -13,8 +13,8 @@
    - downloads with the token (download(url)): the file is fetched, saved under the name the server gives in
      Content-Disposition, and an anonymous user is asked to log in first when the server wants an account;
    - the API's errors in the UI's language: apiMessage() maps the error's machine code (Unauthorized,
-     TooManyRequests, Forbidden…) to a sentence of the UI; the API's own English detail is shown only in
-     English mode (or when the API says, with Content-Language, that it answered in the UI's language);
+     TooManyRequests, Forbidden…) to a sentence of the UI; the API's own detail is shown when the API says, with
+     Content-Language, that it answered in the UI's language (it follows the Accept-Language sent here);
    - numbers with the thousands separators of the UI's locale (num).
    No inline script is used: the Content Security Policy allows only this origin (styles: web/auth.css). */
 "use strict";
@@ -119,7 +119,7 @@
     const resp = await nativeFetch(input, init);
     if (resp.status === 401 && !needed && !(init && init.method && init.method !== "GET")) {
       const body = await resp.clone().json().catch(() => ({}));
-      if (/log in to read/.test(body.detail || "")) {
+      if (/log in to read/.test(english(body))) {
         needed = true;
         login("needed");
       }
@@ -136,13 +136,19 @@
     const status = resp ? resp.status : 0;
     if (!resp) return t("err_network");
     if (code === "Unauthorized" && context === "login") {
-      return t(/disabled/i.test(body.detail || "") ? "err_disabled" : "err_login");
+      return t(/disabled/i.test(english(body)) ? "err_disabled" : "err_login");
     }
     if (code === "TooManyRequests") {
       return t("err_too_many").replace("{s}", num(Number(resp.headers.get("Retry-After")) || 60));
     }
     const key = ERROR_TEXT[code] || (status === 413 ? "err_too_large" : status === 503 ? "err_database" : null);
     return key ? t(key) : t("err_failed").replace("{status}", String(status));
+  }
+
+  /** The API's English sentence of an error body (its messages.en; detail from an older server), for tests on
+      what the error is that do not depend on the language asked for. */
+  function english(body) {
+    return String((body && body.messages && body.messages.en) || (body && body.detail) || "");
   }
 
   /** The API's own words when they are in the UI's language (the API writes English unless it says otherwise

@@ -253,12 +253,13 @@ function proposal() {
 }
 
 /** The JSON of a response; for an error, the API's error body thrown as an Error with its code, field, status,
-    detail (the API's own words) and the language they are in (Content-Language; English when not said). */
+    detail (the API's own words), the language they are in (Content-Language; English when not said) and
+    messages (the words in each language the API has them in). */
 async function answerOf(resp) {
   const data = await resp.json().catch(() => ({}));
   if (!resp.ok) {
     throw Object.assign(new Error(data.detail ?? `${resp.url}: HTTP ${resp.status}`), { code: data.code,
-      field: data.field, status: resp.status, detail: String(data.detail || ""),
+      field: data.field, status: resp.status, detail: String(data.detail || ""), messages: data.messages || {},
       said: (resp.headers.get("Content-Language") || "en").toLowerCase() });
   }
   return data;
@@ -275,8 +276,8 @@ function refused(err) {
   joint.previewKey = "";
   // the parcels picked that the API's answer names: codes read in either language
   const mentioned = [...joint.parcels.keys()].filter((code) => err.detail.includes(code));
-  joint.error = { code: err.code, field: err.field, detail: err.detail, said: err.said, codes: mentioned,
-    status: err.status };
+  joint.error = { code: err.code, field: err.field, detail: err.detail, said: err.said, messages: err.messages,
+    codes: mentioned, status: err.status };
   jointPreview.clearLayers();
 }
 
@@ -408,7 +409,8 @@ function renderJointResult() {
     const title = ERROR_TITLES[e.code] ? t(ERROR_TITLES[e.code]) : renewalUI.apiMessage(e, { status: e.status, headers: new Headers() });
     const about = e.field && TEXT[state.lang][`field_${e.field}`]
       ? `${t("err_field")}${renewalUI.text("colon")}${t(`field_${e.field}`)}${e.codes.length ? ` ${e.codes.map(esc).join(", ")}` : ""}` : "";
-    const detail = e.detail && e.said.startsWith(state.lang) ? esc(e.detail) : about;
+    const own = (e.messages || {})[state.lang] || (e.detail && (e.said || "en").startsWith(state.lang) ? e.detail : "");
+    const detail = own ? esc(own) : about;
     el.innerHTML = `<div class="j-error" role="alert"><b>${title}</b>${detail ? `<p class="detail">${detail}</p>` : ""}</div>`;
     return;
   }

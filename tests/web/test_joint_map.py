@@ -251,10 +251,12 @@ def test_refusals_are_shown_with_the_apis_words(browser, live_server, pairs, rev
         with page.expect_response(lambda r: r.url.endswith(PREVIEW)) as answer:
             page.click("#j-preview")
         assert answer.value.status == 400
-        assert answer.value.json()["detail"] == "members: shares sum to 90.0000%, not 100% (±0.01%)"
+        assert answer.value.headers["content-language"] == "zh-CN"  # the page asks in its language
+        assert answer.value.json()["messages"] == {"en": "members: shares sum to 90.0000%, not 100% (±0.01%)",
+                                                   "zh": "members：份额合计 90.0000%，不是 100%（±0.01%）"}
         page.wait_for_selector("#j-result .j-error")
         assert page.locator("#j-result .j-error b").inner_text() == "输入有误"
-        assert page.locator("#j-result .j-error .detail").inner_text() == "涉及：联合体成员"  # no English in zh
+        assert page.locator("#j-result .j-error .detail").inner_text() == answer.value.json()["messages"]["zh"]
         assert page.is_disabled("#j-save")
         assert pixel_alpha(page, "joint", *point_on_page(page, e.lat, e.lon)) == 0
 
@@ -282,17 +284,18 @@ def test_refusals_are_shown_with_the_apis_words(browser, live_server, pairs, rev
         with page.expect_response(lambda r: r.url.endswith(PREVIEW)) as answer:
             page.click("#j-preview")
         assert answer.value.status == 409
-        detail = answer.value.json()["detail"]
-        assert detail == (f"parcels: {min(c.code, d.code)} already belongs to active joint development "
-                          f"{taken_id} (已有项目)")
+        messages = answer.value.json()["messages"]
+        assert messages["en"] == (f"parcels: {min(c.code, d.code)} already belongs to active joint development "
+                                  f"{taken_id} (已有项目)")
+        assert messages["zh"] == f"parcels：{min(c.code, d.code)} 已属于进行中的联合开发 {taken_id}（已有项目）"
         page.wait_for_selector("#j-result .j-error")
         assert page.locator("#j-result .j-error b").inner_text() == "宗地已属于其他联合开发项目"
-        assert page.locator("#j-result .j-error .detail").inner_text() == f"涉及：宗地 {min(c.code, d.code)}"
+        assert page.locator("#j-result .j-error .detail").inner_text() == messages["zh"]
         assert page.is_disabled("#j-save")
 
         page.click("#lang")
         assert page.locator("#j-result .j-error b").inner_text() == "A parcel already belongs to a joint development"
-        assert page.locator("#j-result .j-error .detail").inner_text() == detail
+        assert page.locator("#j-result .j-error .detail").inner_text() == messages["en"]
         assert page.locator("#j-mode").inner_text() == "Exit"
         assert page.locator("#j-preview").inner_text() == "Preview"
 
