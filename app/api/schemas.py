@@ -12,12 +12,21 @@ from app.auth.users import UserRecord
 Role = Literal["viewer", "town_editor", "reviewer", "admin"]
 
 
+class Messages(BaseModel):
+    """An error's sentence by language."""
+
+    en: str = Field(description="English (always given).")
+    zh: str | None = Field(None, description="Chinese (given for every error of the service's own).")
+
+
 class ErrorBody(BaseModel):
     """The one JSON error body of the API."""
 
     code: str = Field(description="Machine code, e.g. Unauthorized, Forbidden, PreconditionFailed.")
-    detail: str = Field(description="What is wrong, in words.")
+    detail: str = Field(description="What is wrong, in words, in the language of Accept-Language (zh… Chinese, "
+                                     "en… English; English by default), said by Content-Language.")
     field: str | None = Field(description="The input at fault, if one is.")
+    messages: Messages = Field(description="The sentence in each language it exists in.")
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
