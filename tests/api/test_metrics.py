@@ -105,7 +105,8 @@ def test_compliance(api):
 def test_unknown_codes_are_404(api, path, body):
     resp = api.get(path)
     assert resp.status_code == 404
-    assert resp.json() == body
+    assert resp.json() == {**body, "messages": {"en": body["detail"], "zh": resp.json()["messages"]["zh"]}}
+    assert resp.json()["messages"]["zh"].startswith("没有")
 
 
 @pytest.mark.parametrize(("query", "body"), [
@@ -122,7 +123,8 @@ def test_unknown_codes_are_404(api, path, body):
 def test_bad_parameters_are_400(api, query, body):
     resp = api.get(f"/api/compliance?{query}")
     assert resp.status_code == 400
-    assert resp.json() == body
+    assert {k: v for k, v in resp.json().items() if k != "messages"} == body
+    assert resp.json()["messages"]["en"] == body["detail"] and resp.json()["messages"]["zh"]
 
 
 def test_configured_rules_travel_with_results(api):

@@ -251,7 +251,9 @@ def test_http_export_streams_a_file(api):
     assert r.status_code == 400 and r.json()["field"] == "format"
     r = client.get("/api/export", params={"layer": "parcels", "town": "330282999"})
     assert r.status_code == 404 and r.json() == {"code": "NotFound", "detail": "no town with code '330282999'",
-                                                 "field": "town"}
+                                                 "field": "town", "messages": {
+                                                     "en": "no town with code '330282999'",
+                                                     "zh": "没有编号为 '330282999' 的镇街"}}
 
 
 def test_codes_never_reach_the_file_system(api, tmp_path):

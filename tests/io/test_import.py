@@ -326,9 +326,11 @@ def test_http_errors_name_the_uploaded_file_only(api, tmp_path):
     r = client.post("/api/import", data={"layer": "parcels"},
                     files={"file": ("宗地 清单.txt", "这不是地理数据".encode(), "text/plain")})
     assert r.status_code == 422, r.text
-    assert r.json() == {"code": "InvalidFile", "field": "file",
-                        "detail": "宗地_清单.txt is not a file the import reads: give a zipped shapefile (.zip holding "
-                                  ".shp, .shx, .dbf, .prj), a GeoPackage (.gpkg), GeoJSON (.geojson) or CSV"}
+    assert {k: v for k, v in r.json().items() if k != "messages"} == {
+        "code": "InvalidFile", "field": "file",
+        "detail": "宗地_清单.txt is not a file the import reads: give a zipped shapefile (.zip holding "
+                  ".shp, .shx, .dbf, .prj), a GeoPackage (.gpkg), GeoJSON (.geojson) or CSV"}
+    assert r.json()["messages"]["zh"].startswith("宗地_清单.txt 不是可导入的文件")
     broken = _zip_bytes({"parcels.geojson": b"{not json"})
     r = client.post("/api/import", data={"layer": "parcels"}, files={"file": ("p.zip", broken, "application/zip")})
     assert r.status_code == 422

@@ -155,7 +155,8 @@ def test_get_block_has_an_etag(site):
     assert (body["status"], body["status_zh"], body["allowed_next"], body["block_area_mu"]) == (
         "accepted", "已验收", [], pytest.approx(45.0))
     assert site.client.get("/api/blocks/QK999-999").json() == {
-        "code": "NotFound", "detail": "no block with code 'QK999-999'", "field": "code"}
+        "code": "NotFound", "detail": "no block with code 'QK999-999'", "field": "code",
+        "messages": {"en": "no block with code 'QK999-999'", "zh": "没有编号为 'QK999-999' 的区块"}}
 
 
 def test_patch_needs_if_match(fresh_site):
@@ -168,10 +169,11 @@ def test_patch_flow(fresh_site):
     client = fresh_site.client
     etag = _get(client, BD).headers["etag"]
     jump = client.patch(f"/api/blocks/{BD}", json={"actor": "a", "status": "accepted"}, headers={"If-Match": etag})
-    assert jump.status_code == 409 and jump.json() == {
+    assert jump.status_code == 409 and {k: v for k, v in jump.json().items() if k != "messages"} == {
         "code": "TransitionNotAllowed", "field": "status",
         "detail": f"block {BD} cannot go from listed (已列入) to accepted (已验收): a block cannot skip steps; "
                   "allowed next: surveyed (已排查)"}
+    assert jump.json()["messages"]["zh"] == f"区块 {BD} 不能从已列入改为已验收：区块不能跳过步骤；下一步可为：已排查"
     ok = client.patch(f"/api/blocks/{BD}", json={"actor": "王五", "status": "surveyed", "remark": "现场排查"},
                       headers={"If-Match": etag})
     assert ok.status_code == 200 and ok.json()["status"] == "surveyed" and ok.headers["etag"] != etag

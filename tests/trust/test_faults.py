@@ -101,7 +101,9 @@ def test_stopped_database_gives_503_fast_then_recovers(trust: Trust, base_settin
                     assert resp.status_code == 503, (name, resp.status_code, resp.text)  # type: ignore[attr-defined]
                     assert resp.json() == {"code": "DatabaseUnavailable",  # type: ignore[attr-defined]
                                            "detail": "the database does not answer; try again shortly",
-                                           "field": None}, name
+                                           "field": None,
+                                           "messages": {"en": "the database does not answer; try again shortly",
+                                                        "zh": "数据库没有响应，请稍后再试"}}, name
                     assert took < DOWN_LIMIT_S, (name, took)
                     assert "content-security-policy" in resp.headers  # type: ignore[attr-defined]
                 # reading pages and assets that need no database still work

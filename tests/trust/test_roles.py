@@ -46,8 +46,9 @@ def test_wrong_credentials_are_401(trust: Trust, username: str, password: str) -
     resp = trust.api.post("/api/auth/token", data={"username": username, "password": password})
     assert resp.status_code in (401, 400)  # 400: an empty password fails validation
     if resp.status_code == 401:
-        assert resp.json() == {"code": "Unauthorized", "detail": "用户名或密码错误 (wrong user name or password)",
-                               "field": "Authorization"}
+        assert resp.json() == {"code": "Unauthorized", "detail": "wrong user name or password",
+                               "field": "Authorization",
+                               "messages": {"en": "wrong user name or password", "zh": "用户名或密码错误"}}
         assert resp.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -97,7 +98,7 @@ def test_disabled_account_cannot_log_in_or_write(trust: Trust) -> None:
                            headers={**trust.auth("ada"), "If-Match": etag}).status_code == 200
     assert trust.api.get("/api/users", headers=headers).status_code == 401  # at once, token or not
     resp = trust.api.post("/api/auth/token", data={"username": "dora", "password": TEST_PASSWORD})
-    assert resp.status_code == 401 and resp.json()["detail"] == "账号已停用 (the account is disabled)"
+    assert resp.status_code == 401 and resp.json()["messages"] == {"en": "the account is disabled", "zh": "账号已停用"}
 
 
 @pytest.mark.parametrize("header", [
