@@ -147,6 +147,8 @@ class Block(Base):
     version: Mapped[int] = mapped_column(Integer, server_default="1",
                                          comment="row version (ETag), bumped on every update")
     works_completed_on: Mapped[dt.date | None] = mapped_column(Date, comment="施工完成日期")
+    # issue 14 (migration 0008): outside the programme, industrial parcels take the national minimum by industry
+    in_programme: Mapped[bool] = mapped_column(Boolean, server_default=true(), comment="列入改造提升攻坚行动")
 
 
 class Parcel(Base):
@@ -223,6 +225,8 @@ class Enterprise(Base):
     __tablename__ = "enterprises"
     __table_args__ = (
         CheckConstraint("class IS NULL OR class IN ('A','B','C','D')", name="enterprises_class_abcd"),
+        CheckConstraint("industry_code IS NULL OR industry_code ~ '^([A-T]|[A-T]?[0-9]{2,4})$'",
+                        name="enterprises_industry_code_form"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True, comment="统一社会信用代码")
@@ -235,6 +239,8 @@ class Enterprise(Base):
     energy_tce: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="能耗 吨标准煤")
     class_: Mapped[str | None] = mapped_column("class", String(1), comment="亩均效益分类")
     class_year: Mapped[int | None] = mapped_column(SmallInteger)
+    # issue 14 (migration 0008): GB/T 4754 industry code, for the national minimum 容积率 by industry
+    industry_code: Mapped[str | None] = mapped_column(String(5), comment="行业代码 GB/T 4754 (e.g. C2438)")
 
 
 

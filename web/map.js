@@ -46,6 +46,7 @@ const TEXT = {
     share_failing: "未达标比例", failing_land: "未达标用地", shortfall_total: "容积率缺口", mu: "亩",
     wan_per_mu: "万元/亩", m2: "m²", wan_m2: "万m²", legend_blocks: "区块", legend_parcels: "宗地容积率", legend_buildings: "建筑物",
     legend_towns: "镇街界线（示意）", fails_hatch: "斜线、红框：未达下限", passes_outline: "深蓝框：达到下限",
+    no_floor_outline: "灰框：不设下限（非工业用地等）",
     selected: "选中", building: "建筑", no_data: "无数据",
     rule: "规则", exemption: "豁免", of: "/", loading: "加载中…", none_found: "未找到", from_zoom: "级起显示",
     progress: "进度", attribution: "县界 © OpenStreetMap 贡献者、geoBoundaries（ODbL）；镇街范围为示意",
@@ -55,6 +56,9 @@ const TEXT = {
     days_late: "逾期{n}天",
     surveyed: "层高与地下室", metre: "m", garage_floors: "二层以上车库{n}层", basement: "地下{n}层（{use}）",
     b_garage: "车库", b_plant: "设备用房", b_commercial: "商业", sep: "；",
+    rule_basis: "适用标准", no_floor: "不设下限", industry_code: "行业代码",
+    basis_programme: "攻坚行动计划下限", basis_exemption: "区块豁免下限", basis_national_industry: "国家行业下限",
+    basis_warehouse: "仓储用地下限", basis_none: "不设下限（仅报告）",
   },
   en: {
     title: "Cixi old industrial block renovation", other: "中文", panel: "Panel", search_hint: "Search block or parcel code, name",
@@ -72,7 +76,8 @@ const TEXT = {
     failing_land: "Land failing", shortfall_total: "FAR shortfall", mu: "mu", wan_per_mu: "10k yuan/mu", m2: "m²",
     wan_m2: "10k m²", legend_blocks: "Blocks", legend_parcels: "Parcel FAR", legend_buildings: "Buildings",
     legend_towns: "Town outlines (synthetic)", fails_hatch: "hatched, red outline: below the floor",
-    passes_outline: "dark blue outline: at or above the floor", selected: "Selected", building: "Building",
+    passes_outline: "dark blue outline: at or above the floor",
+    no_floor_outline: "grey outline: no floor claimed (not industrial land…)", selected: "Selected", building: "Building",
     no_data: "no data", rule: "Rule", exemption: "Exemption", of: "of", loading: "Loading…", none_found: "Nothing found",
     from_zoom: "from zoom", progress: "Progress",
     attribution: "County outline © OpenStreetMap contributors, geoBoundaries (ODbL); town areas are synthetic",
@@ -83,6 +88,9 @@ const TEXT = {
     surveyed: "Storeys as surveyed", metre: "m", garage_floors: "garages above the second floor ×{n}",
     basement: "basement ×{n} ({use})", b_garage: "garage", b_plant: "plant room", b_commercial: "commercial",
     sep: "; ",
+    rule_basis: "Rule basis", no_floor: "No floor claimed", industry_code: "industry",
+    basis_programme: "Programme floor", basis_exemption: "Block exemption", basis_national_industry: "National minimum by industry",
+    basis_warehouse: "Warehouse floor", basis_none: "No floor (reported only)",
   },
 };
 
@@ -138,8 +146,9 @@ function blockVisible(p) {
 function parcelVisible(p) {
   const b = state.blocks.get(p.block);
   if (b && !blockVisible(b)) return false;
-  if (state.filters.compliance === "fail" && p.pass) return false;
-  if (state.filters.compliance === "pass" && !p.pass) return false;
+  // pass is absent where no 容积率 floor is claimed (rule_basis none): in neither filter
+  if (state.filters.compliance === "fail" && p.pass !== false) return false;
+  if (state.filters.compliance === "pass" && p.pass !== true) return false;
   return true;
 }
 
@@ -163,7 +172,7 @@ layers.parcels = L.mvtLayer({
   // the 容积率 band fills; failing parcels hatched inside their red outline, passing ones outlined dark blue
   style: (p, st) => {
     const fill = farColour(p.far ?? 0);
-    const c = LEGEND.compliance[p.pass ? "pass" : "fail"];
+    const c = LEGEND.compliance[p.pass === undefined || p.pass === null ? "none" : p.pass ? "pass" : "fail"];
     const hatch = c.hatch ? { hatch: c.hatch, hatchOpacity: 0.55, hatchSpacing: LEGEND.hatch_spacing } : {};
     if (st === "selected") return { fill, fillOpacity: 0.9, ...hatch, ...selected() };
     if (st === "hover") return { fill, fillOpacity: 0.95, ...hatch, stroke: SELECTION.line, width: 2.5 };
@@ -224,7 +233,8 @@ function setHover(hit, latlng) {
   } else if (hit[0] === "joint") {
     html = `<b>${named(p.name)}</b><br>${t("l_joint")} · ${num(p.area_mu)} ${t("mu")}`;
   } else {
-    html = `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${p.pass ? t("pass") : t("fail")}`;
+    const verdict = p.pass === undefined || p.pass === null ? t("no_floor") : p.pass ? t("pass") : t("fail");
+    html = `<b>${esc(p.code)}</b><br>${t("far")} ${num(p.far)} · ${verdict}`;
     if (joint.active) html += `<br>${t(joint.parcels.has(p.code) ? "j_click_remove" : "j_click_add")}`;
   }
   hoverTip.setLatLng(latlng).setContent(html);
@@ -271,10 +281,22 @@ function taxBadge(wan) {
   const band = LEGEND.tax_bands.find((b) => b.upper === null || wan < b.upper || (b.upper_included && wan === b.upper));
   return `<span class="badge ${band.tone}">${esc(band[state.lang])}</span>`;
 }
-function farBadge(pass, floor) {
+function farBadge(pass, floor, basis) {
+  if (basis === "none") return `<span class="badge mid">${t("no_floor")}</span>`;
   if (floor === null || floor === undefined) return `<span class="badge mid">${t("lifted")}</span>`;
   return pass ? `<span class="badge good">${t("pass")} ≥ ${num(floor, 1)}</span>`
     : `<span class="badge bad">${t("fail")} &lt; ${num(floor, 1)}</span>`;
+}
+
+/** Which minimum 容积率 applies to the parcel and why (rule_basis, docs/rules.md §9.3): the basis, the floor, and
+    for the national minimum the firms' industry codes. */
+function basisText(d) {
+  let text = esc(t(`basis_${d.rule_basis}`));
+  if (d.far_min !== null && d.far_min !== undefined) text += ` ${num(d.far_min, 1)}`;
+  if (d.rule_basis === "national_industry" && d.industry_codes && d.industry_codes.length) {
+    text += ` <small>(${t("industry_code")} ${d.industry_codes.map(esc).join(", ")})</small>`;
+  }
+  return text;
 }
 
 /** A building of the parcel card's "as surveyed" row: its storey heights bottom up, garage storeys above the
@@ -305,7 +327,8 @@ function renderCard() {
       ["mode", esc(label(MODE, d.mode))],
       ["industry", named(d.industry)],
       ["land_area", `${num(d.land_area_mu, 1)} ${t("mu")} <small>(${t("block_area")} ${num(d.block_area_mu, 1)})</small>`],
-      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.far_min === null || d.far >= d.far_min, d.far_min)}`],
+      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.far_min === null || d.far >= d.far_min, d.far_min,
+        d.in_programme === false ? "none" : undefined)}`],
       ["parcels_failing", `${num(d.parcels_failing, 0)} ${t("of")} ${num(d.parcels, 0)}`],
       ["tax_per_mu", `<b class="tax-value">${num(d.tax_per_mu_wan)}</b> ${t("wan_per_mu")} ${taxBadge(d.tax_per_mu_wan)}`],
       ["above_scale", `<b class="above-value">${num(d.enterprises_above_scale, 0)}</b> <small>(${t("enterprises")} ${num(d.enterprises, 0)})</small>`],
@@ -322,7 +345,8 @@ function renderCard() {
       ["land_use", named(d.land_use)],
       ["land_area", `${num(d.land_area_m2, 0)} ${t("m2")} <small>(${num(d.land_area_mu)} ${t("mu")})</small>`],
       ["counted", `${num(d.far_floor_area_m2, 0)} ${t("m2")}`],
-      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.pass, d.far_min)}`],
+      ["far", `<b class="far-value">${num(d.far)}</b> ${farBadge(d.pass, d.far_min, d.rule_basis)}`],
+      ["rule_basis", basisText(d)],
       ["shortfall", `<b class="shortfall-value">${num(d.shortfall_m2, 0)}</b> ${t("m2")}`],
       ["buildings", `${num(d.buildings, 0)} <small>(${t("illegal")} ${num(d.illegal_buildings, 0)})</small>`],
       ["enterprises", named(d.enterprise_names)],
@@ -456,7 +480,7 @@ function renderLegend() {
   const table = state.colourBy === "mode" ? MODE : STATUS;
   const sw = (c, cls = "") => `<span class="swatch ${cls}" style="background:${c}"></span>`;
   const dim = (minZoom) => (z < minZoom ? ` class="dim" title="${minZoom} ${t("from_zoom")}"` : "");
-  const { pass, fail } = LEGEND.compliance;
+  const { pass, fail, none } = LEGEND.compliance;
   const hatched = `background:repeating-linear-gradient(-45deg,${fail.hatch} 0 1.5px,transparent 1.5px ${LEGEND.hatch_spacing / Math.SQRT2}px),`
     + `${fail.colour};border:2px solid ${fail.line}`;
   document.getElementById("legend").innerHTML = `
@@ -467,6 +491,7 @@ function renderLegend() {
     <ul class="wide${z < PARCEL_MIN_ZOOM ? " dim" : ""}">
       <li data-code="fail"><span class="swatch outlined" style="${hatched}"></span>${t("fails_hatch")}</li>
       <li data-code="pass"><span class="swatch outlined" style="background:${pass.colour};border:2px solid ${pass.line}"></span>${t("passes_outline")}</li>
+      <li data-code="none"><span class="swatch outlined" style="background:${none.colour};border:1px solid ${none.line}"></span>${t("no_floor_outline")}</li>
       <li data-code="selected"><span class="swatch outlined" style="background:transparent;border:3px solid ${SELECTION.colour};box-shadow:0 0 0 1.5px ${SELECTION.line}"></span>${t("selected")}</li></ul>
     <h4${dim(BUILDING_MIN_ZOOM)}>${t("legend_buildings")}</h4>
     <ul${dim(BUILDING_MIN_ZOOM)}>${LEGEND.buildings.map((b) => `<li>${sw(b.colour)}${esc(b[state.lang])}</li>`).join("")}</ul>

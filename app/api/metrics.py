@@ -87,6 +87,12 @@ def compliance(
                     "(number formats, frozen header, notes sheet). limit and offset apply to json only.")] = "json",
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page (count).")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip (count).")] = 0,
+    basis: Annotated[Literal["programme", "exemption", "national_industry", "warehouse", "none", "national"] | None,
+                     Query(description="Only results with this rule_basis: for far_min programme (the plan's 2.0 in a "
+                                       "programme block), exemption (the block's FAR exemption), national_industry "
+                                       "(the national minimum of the firms' industry, outside the programme), "
+                                       "warehouse (the warehouse floor), none (no floor claimed: with outcome=all); "
+                                       "national for rules with a national threshold.")] = None,
 ) -> metrics.CompliancePage | Response:
     """One page of results, furthest from the threshold first, with the total count over all pages; or the
     whole list as a CSV or XLSX download (code, 土地权属人, town, block, land m² and 亩, the figure, the threshold
@@ -95,8 +101,8 @@ def compliance(
         require_login_for(principal, f"the list of blocks failing {rule}", f"未达到 {rule} 的区块清单")
     if format == "json":
         return lists.compliance_list(conn, rules, rule, town=town, block=block, outcome=outcome, limit=limit,
-                                     offset=offset)
-    table = lists.build(conn, rules, rule, town=town, block=block, outcome=outcome)
+                                     offset=offset, basis=basis)
+    table = lists.build(conn, rules, rule, town=town, block=block, outcome=outcome, basis=basis)
     filename = f"{_UNSAFE.sub('_', table.name)}.{format}"  # codes exist (checked), yet only safe characters
     return Response(lists.file_bytes([table], format, rules), media_type=_FILES[format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',

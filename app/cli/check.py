@@ -61,6 +61,9 @@ def check(
     outcome: Annotated[str, typer.Option(help="Results listed: fail (default), pass or all.")] = "fail",
     limit: Annotated[int, typer.Option(help="Table and json: results listed per rule, worst first; 0 = all.",
                                        min=0)] = 20,
+    basis: Annotated[str | None, typer.Option(help="Only results with this rule basis: programme, exemption, "
+                                              "national_industry, warehouse, none (far_min; none with --outcome "
+                                              "all) or national.")] = None,
 ) -> None:
     """Check the planning rules: parcels (or blocks) failing each, worst first. Exit 1 when a listed result fails."""
     from app.planning import lists, report
@@ -80,11 +83,11 @@ def check(
         with engine.connect() as conn:
             if format in lists.FILE_FORMATS:
                 tables = lists.build_all(conn, settings.rules, None if rule is None else [rule], town=town,
-                                         block=block, outcome=outcome)
+                                         block=block, outcome=outcome, basis=basis)
                 failing = any(t.failing for t in tables)
             else:
                 pages = report.check(conn, settings.rules, rule, town=town, block=block, limit=limit,
-                                     outcome=outcome)
+                                     outcome=outcome, basis=basis)
                 failing = any(p.total if outcome == "fail" else any(i.outcome == "fail" for i in p.items)
                               for p in pages)
         if format in lists.FILE_FORMATS:
@@ -141,12 +144,13 @@ def _table(page: CompliancePage, outcome: str = "fail") -> Table:
                   caption_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("#", "right"), ("code", "left"), ("block", "left"), ("town", "left"), ("亩", "right"), ("value", "right"),
-        ("threshold", "right"), ("outcome", "left"), (f"shortfall ({rule.shortfall_unit})", "right"))
+        ("threshold", "right"), ("outcome", "left"), (f"shortfall ({rule.shortfall_unit})", "right"),
+        ("basis", "left"))
     for name, justify in columns:
         table.add_column(name, justify=justify)
     digits = 4 if rule.unit == "fraction" else 2
     for i, item in enumerate(page.items, start=page.offset + 1):
         table.add_row(str(i), escape(item.code), escape(item.block_code), escape(item.town_code),
                       _num(item.land_area_mu), _num(item.value, digits), _num(item.threshold, digits),
-                      escape(item.outcome), _num(item.shortfall))
+                      escape(item.outcome), _num(item.shortfall), escape(item.rule_basis))
     return table

@@ -23,8 +23,10 @@ from app.io.layers import M2, MU, RATIO, WAN, YUAN, Field, Kind, Layer, Precisio
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
     RULE_PARAMS,
+    far_basis_sql,
     far_floor_sql,
-    far_short_sql,
+    far_pass_sql,
+    floor_placeholders,
     parcel_far_sql,
     positional,
     roll_up_placeholders,
@@ -49,6 +51,12 @@ FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind, Precision], ...] = (
     ("output_per_mu_wan", "out_mu_wan", "亩均产值(万元/亩)", "float", WAN),
     ("invest_per_mu_wan", "inv_mu_wan", "投资强度(万元/亩)", "float", WAN),
 )
+PARCEL_FIGURE_COLUMNS: tuple[tuple[str, str, str, Kind, Precision | None], ...] = (
+    ("far_floor", "far_min", "容积率下限(适用)", "float", RATIO),
+    ("far_basis", "rule_basis", "适用标准", "str", None),
+)
+"""Parcels only: the minimum 容积率 that applies and why (docs/rules.md §9.3: programme, exemption,
+national_industry, warehouse, none)."""
 RULE_VERSION_FIELD = Field("rule_ver", "指标规则版本", derived=True, description="planning rule-set version")
 
 
@@ -87,13 +95,14 @@ def figure_source(layer_name: str, dialect: Dialect, *, rules: PlanningRules, to
     body = compiled.string
     for name in sorted(compiled.params, key=len, reverse=True):  # own names: no clash with the export's
         body = body.replace(f"%({name})s", f"%(fig_{name})s")
-    columns = ", ".join(f"f.{src} AS {name}" for src, name, _, _, _ in FIGURE_COLUMNS)
+    figure_columns = FIGURE_COLUMNS + (PARCEL_FIGURE_COLUMNS if layer_name == "parcels" else ())
+    columns = ", ".join(f"f.{src} AS {name}" for src, name, _, _, _ in figure_columns)
     where = " WHERE NOT f.is_total" if layer_name == "blocks" else ""
     params["fig_rule_version"] = rules.rule_version
     source = (f"SELECT f.{key}, {columns}, CAST(%(fig_rule_version)s AS text) AS rule_ver "  # noqa: S608
               f"FROM ({body}) f{where}")
     fields = tuple(Field(name, label, kind, expr=f"fig.{name}", derived=True, precision=precision)
-                   for _, name, label, kind, precision in FIGURE_COLUMNS)
+                   for _, name, label, kind, precision in figure_columns)
     rule_field = Field(RULE_VERSION_FIELD.name, RULE_VERSION_FIELD.label_zh, expr="fig.rule_ver", derived=True,
                        description=RULE_VERSION_FIELD.description)
     return FigureSource(source, params, key, (*fields, rule_field))
@@ -104,7 +113,8 @@ ITEM_RULE_PARAMS = RULE_PARAMS
 """The rule values an items statement over :func:`item_layer`'s parcels binds first, as ``$1``, ``$2``…"""
 
 _RULE = positional(1)
-_FLOOR = far_floor_sql("fe", far_min=_RULE["far_min"])
+_FLOOR = far_floor_sql("fe", **floor_placeholders(_RULE))
+_BASIS = far_basis_sql("p", "b", "fe", **floor_placeholders(_RULE, basis=True))
 _ROLL_UP = parcel_far_sql("p", **roll_up_placeholders(_RULE))
 # Footprint of the buildings that count (违法建筑 left out unless the rule counts them), for 建筑密度.
 _USED = used_sql("g", count_illegal=_RULE["count_illegal"])
@@ -114,7 +124,7 @@ _FOOTPRINT = (f"(SELECT sum(ST_Area(g.geom)) FILTER (WHERE {_USED}) AS footprint
 # (a count without a condition on the figures). Every rule value appears in them, so a statement binds
 # all of them whichever properties it serves.
 _ITEM_JOINS = (" LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id"
-               f" LEFT JOIN LATERAL (SELECT {_FLOOR} AS far_floor) ff ON TRUE"
+               f" LEFT JOIN LATERAL (SELECT {_FLOOR} AS far_floor, {_BASIS} AS rule_basis) ff ON TRUE"
                f" LEFT JOIN LATERAL {_ROLL_UP} pf ON TRUE"
                f" LEFT JOIN LATERAL {_FOOTPRINT} pd ON TRUE")
 
@@ -126,7 +136,7 @@ def _shown(expr: str, precision: Precision) -> str:
 
 _FAR = "pf.far"
 _DENSITY = "COALESCE(pd.footprint_m2, 0) / NULLIF(pf.land_m2, 0)"
-_PASS = f"COALESCE(NOT {far_short_sql('pf.counted_m2', 'pf.land_m2', 'ff.far_floor')}, true)"
+_PASS = far_pass_sql("pf.counted_m2", "pf.land_m2", "ff.far_floor", "ff.rule_basis")
 
 ITEM_FIGURES: dict[str, tuple[Field, ...]] = {
     "parcels": (
@@ -135,10 +145,14 @@ ITEM_FIGURES: dict[str, tuple[Field, ...]] = {
         Field("building_density", "建筑密度", "float", expr=_shown(_DENSITY, RATIO), filter_expr=_DENSITY,
               derived=True, precision=RATIO, description="基底面积 ÷ 用地面积, 0–1 (footprint ÷ land)"),
         Field("far_floor", "容积率下限", "float", expr="ff.far_floor", derived=True, precision=RATIO,
-              description="the floor that applies: the block's exemption, else the configured floor; "
-                          "null when the block is exempt from the rule"),
+              description="the floor that applies (rule_basis): the configured floor in a programme block, the "
+                          "block's exemption, the national minimum by industry outside the programme, the warehouse "
+                          "floor; null when the block is exempt from the rule or no floor is claimed"),
+        Field("rule_basis", "适用标准", expr="ff.rule_basis", derived=True,
+              description="which minimum applies: programme, exemption, national_industry, warehouse or none "
+                          "(docs/rules.md §9.3)"),
         Field("pass", "容积率达标", "bool", expr=_PASS, derived=True,
-              description="容积率 ≥ 容积率下限 (true also when the block is exempt)"),
+              description="容积率 ≥ 容积率下限 (true also when the block is exempt; null when no floor is claimed)"),
     ),
 }
 """Planning figures of the OGC API's items, per collection: served, filterable and sortable like any property."""

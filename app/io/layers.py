@@ -82,6 +82,7 @@ class Field:
     short: str = ""
     precision: Precision | None = None  # reals: decimals kept and DBF width (None: as the database has it)
     numbers: bool = False  # a "str" holding comma-separated numbers, each within min…max (storey heights)
+    industry_code: bool = False  # a GB/T 4754 industry code, stored with its section letter (C2438)
 
     def rounded(self, value: Any) -> Any:
         """``value`` rounded to the field's decimals (reals with a precision; anything else unchanged)."""
@@ -179,6 +180,9 @@ LAYERS: dict[str, Layer] = {
                 Field("illeg_bldg", "违法建筑较多", "bool", expr="b.illegal_buildings"),
                 Field("low_ind", "产业层次低", "bool", expr="b.low_industry"),
                 Field("poor_env", "环境脏乱差", "bool", expr="b.poor_environment"),
+                Field("in_prog", "列入攻坚行动", "bool", expr="b.in_programme",
+                      description="one of the programme's blocks (default true); false: its industrial parcels "
+                                  "take the national minimum 容积率 by industry instead of the plan's 2.0"),
             ),
             "blocks b JOIN towns t ON t.id = b.town_id",
             title_en="Old industrial blocks of the renovation programme",
@@ -281,6 +285,9 @@ ENTERPRISES = Layer(
         Field("energy_tce", "能耗(吨标准煤)", "float", min=0, expr="e.energy_tce::float8", precision=TONNES),
         Field("class", "亩均效益分类", choices=ENTERPRISE_CLASSES, expr='e."class"'),
         Field("class_year", "分类年度", "int", min=1990, max=2100, expr="e.class_year::int"),
+        Field("ind_code", "行业代码(GB/T 4754)", expr="e.industry_code", industry_code=True,
+              description="GB/T 4754 industry code, e.g. C2438, 2438 or C24 (stored with its section letter); "
+                          "outside the programme's blocks it sets the national minimum 容积率 by industry"),
     ),
     "enterprises e LEFT JOIN parcels p ON p.id = e.parcel_id LEFT JOIN blocks b ON b.id = p.block_id "
     "LEFT JOIN towns t ON t.id = b.town_id",

@@ -45,10 +45,10 @@ _TARGETS: dict[str, _Target] = {
     "blocks": _Target(
         {"code": "code", "name": "name", "status": "status", "mode": "mode", "industry": "industry",
          "plan_year": "plan_year", "fire_haz": "fire_hazard", "illeg_bldg": "illegal_buildings",
-         "low_ind": "low_industry", "poor_env": "poor_environment"},
+         "low_ind": "low_industry", "poor_env": "poor_environment", "in_prog": "in_programme"},
         "town_id",
         {"status": "'listed'", "fire_hazard": "false", "illegal_buildings": "false", "low_industry": "false",
-         "poor_environment": "false"},
+         "poor_environment": "false", "in_programme": "true"},
     ),
     "parcels": _Target(
         {"code": "code", "land_use": "land_use", "owner": "owner", "term_end": "term_end", "supp_m2": "supp_m2",
@@ -64,7 +64,8 @@ _TARGETS: dict[str, _Target] = {
     ),
     "enterprises": _Target(
         {"credit_code": "credit_code", "name": "name", "above_scl": "above_scl", "revenue": "revenue", "tax": "tax",
-         "output": "output", "energy_tce": "energy_tce", "class": "class", "class_year": "class_year"},
+         "output": "output", "energy_tce": "energy_tce", "class": "class", "class_year": "class_year",
+         "ind_code": "industry_code"},
         "parcel_id", {"above_scl": "false"},
     ),
 }

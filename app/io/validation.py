@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from app.errors import InvalidParameter
 from app.io import crs as crsmod
 from app.io.import_report import ImportRejected, ImportReport
 from app.io.layers import Field, Layer
@@ -57,6 +58,18 @@ def _numbers(f: Field, raw: Any) -> str:
     return ",".join(repr(v) for v in values)
 
 
+def _industry_code(f: Field, raw: Any) -> str:
+    """A GB/T 4754 industry code (``C2438``, ``2438``, ``C24``, ``c 2438``) with its section letter: ``C2438``."""
+    from app.planning.entry import parse_industry_code
+
+    text_value = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
+    try:
+        section, digits = parse_industry_code(re.sub(r"\s+", "", text_value), f.name)
+    except InvalidParameter as err:
+        raise _Bad(f"field {f.name!r} ({f.label_zh}): {err.detail}") from err
+    return f"{section}{digits}"
+
+
 def _value(f: Field, raw: Any) -> Any:
     """Convert one raw value to the field's type and check its range; None when missing."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str) and not raw.strip()) \
@@ -66,6 +79,8 @@ def _value(f: Field, raw: Any) -> Any:
         return None
     if f.numbers:
         return _numbers(f, raw)
+    if f.industry_code:
+        return _industry_code(f, raw)
     value: Any
     try:
         if f.kind == "str":

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 INDUSTRY_CODE = re.compile(r"[A-T]|[A-T]?[0-9]{2,4}")
 """A GB/T 4754-2017 industry code as written in the settings and in requests: a section letter (门类), or a
 division (大类, 2 digits), group (中类, 3) or class (小类, 4), optionally after its section letter."""
+
+NATIONAL_FAR_MIN_2008: dict[str, float] = {
+    **dict.fromkeys(("13", "14", "15", "16", "18", "19", "24", "30", "40", "41", "42"), 1.0),
+    **dict.fromkeys(("17", "20", "21", "22", "23", "28", "29"), 0.8),
+    **dict.fromkeys(("27", "31", "34", "35", "36", "37", "39", "43"), 0.7),
+    **dict.fromkeys(("26", "32", "33"), 0.6),
+    "25": 0.5,
+}
+"""国土资发〔2008〕24号《工业项目建设用地控制指标》 表2: minimum 容积率 by GB/T 4754-2002 manufacturing division
+(2002 has no division 38)."""
 
 RULE_SET_VERSION = "rules-1"
 """Version of the rule set in this code (formulas and defaults); bump when they change."""
@@ -86,6 +97,22 @@ class PlanningRules(BaseSettings):
         ("accepted",), description="Block statuses counted as renovated for the 2026 target; 暂定值 (provisional, "
         "RENEWAL_RULE_TARGET_STATUSES).")
 
+    # --- which minimum 容积率 applies (docs/rules.md §9.3): the plan's far_min above for industrial land in programme
+    # blocks; the national minimum by industry outside them; warehouse land its own floor.
+    warehouse_far_min: float | None = Field(
+        None, ge=0, description="容积率 floor of warehouse land (仓储用地: 1101/1102/110101–110103, W, W1–W3). 暂定值 "
+        "(provisional): no floor is published for warehouse land in the plan; None: no floor, the 容积率 is reported "
+        "only (outcome not_applicable).")
+    national_far_min: dict[str, float] = Field(
+        NATIONAL_FAR_MIN_2008, description="Minimum 容积率 of industrial projects by GB/T 4754-2002 division (大类), "
+        "for industrial land outside the programme's blocks [national] 国土资发〔2008〕24号"
+        "《工业项目建设用地控制指标》 表2 容积率控制指标 (JSON object, division → floor).")
+    industry_code_edition: Literal["2017", "2002"] = Field(
+        "2017", description="Edition of GB/T 4754 the firms' industry codes follow: 2017 (also 2011: the same "
+        "manufacturing divisions) is read through the concordance to the 2002 divisions of the 2008 table "
+        "(app.planning.far_basis.CONCORDANCE_2017); 2002 reads codes as the table's own. Assumed: the data carry "
+        "current codes.")
+
     # --- joint developments (联合开发): how the adjacency tolerance (RENEWAL_JOINT_TOLERANCE_M, or the request's
     # tolerance_m) is applied; product defaults [assumed], no published value.
     joint_shared_boundary_factor: float = Field(
@@ -127,6 +154,17 @@ class PlanningRules(BaseSettings):
                 raise ValueError(f"not GB/T 4754 industry codes: {', '.join(bad)} (a section letter A–T, or 2–4 "
                                  "digits with an optional section letter, e.g. C25 or 2511)")
             return codes
+        return value
+
+    @field_validator("national_far_min")
+    @classmethod
+    def _divisions(cls, value: dict[str, float]) -> dict[str, float]:
+        """Keys are two-digit GB/T 4754-2002 divisions, values non-negative floors."""
+        bad = [k for k in value if not re.fullmatch(r"[0-9]{2}", k)]
+        if bad:
+            raise ValueError(f"not two-digit GB/T 4754-2002 divisions: {', '.join(bad)}")
+        if any(v < 0 for v in value.values()):
+            raise ValueError("a 容积率 floor cannot be negative")
         return value
 
     @cached_property

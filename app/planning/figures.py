@@ -92,6 +92,15 @@ class ParcelFigures(Figures):
     far_exemption_min_far: Annotated[float | None, _doc(
         "容积率 floor set by the block's exemption (null: none, or the rule lifted).")]
     far_exemption_reason: Annotated[str | None, _doc("Reason of the block's 容积率 exemption, if any.")]
+    land_use: Annotated[str | None, _doc("用地性质 as recorded (national code such as 1001/100102, GB 50137 letter "
+                                         "such as M2/W1, or a Chinese name).")]
+    land_use_class: Annotated[str, _doc("industrial, warehouse, other or unrecorded (read as industrial).")]
+    in_programme: Annotated[bool, _doc("The parcel's block is one of the programme's blocks (列入攻坚行动).")]
+    industry_codes: Annotated[list[str], _doc("Industry codes (GB/T 4754) of the parcel's firms.")]
+    far_basis: Annotated[str, _doc(
+        "Which minimum 容积率 applies (rule_basis): programme, exemption, national_industry, warehouse or none.")]
+    far_floor: Annotated[float | None, _doc(
+        "The minimum 容积率 that applies (null: none claimed, or lifted by the block's exemption).")]
 
 
 @dataclass(slots=True)

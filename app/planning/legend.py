@@ -101,6 +101,10 @@ PASS = Swatch("pass", "达标", "Passes", FAR_BAND_COLOURS[4], line="#08306b", w
 FAIL = Swatch("fail", "未达标", "Fails", FAR_BAND_COLOURS[2], line=_FAIL_RED, width=1.3, hatch="#2b0505")
 """A parcel below its 容积率 floor: hatched over its band inside a red outline on the web map, red fill on the
 dossier map."""
+NO_FLOOR = Swatch("none", "不设下限", "No floor claimed", FAR_BAND_COLOURS[3], line=PARCEL_LINE[0],
+                  width=PARCEL_LINE[1])
+"""A parcel for which no 容积率 floor is claimed (rule_basis none: other land, warehouse land without a floor,
+industrial land outside the programme without an industry code): neither hatched nor outlined as passing."""
 HATCH_SPACING = 8
 """Distance between the hatch lines, CSS px (a divisor of the 256 px tile: the lines run on across tiles)."""
 SELECTION = Swatch("selected", "选中", "Selected", "#00e5ff", line="#111111", width=3.0)
@@ -178,7 +182,7 @@ def legend(rules: PlanningRules) -> dict[str, Any]:
         "statuses": [asdict(s) for s in STATUSES],
         "modes": [asdict(s) for s in MODES],
         "far_bands": [asdict(b) for b in far_bands(rules)],
-        "compliance": {"pass": asdict(PASS), "fail": asdict(FAIL)},
+        "compliance": {"pass": asdict(PASS), "fail": asdict(FAIL), "none": asdict(NO_FLOOR)},
         "tax_bands": [asdict(b) for b in tax_bands(rules)],
         "flags": [asdict(s) for s in FLAGS],
         "buildings": [asdict(s) for s in BUILDINGS],

@@ -3,7 +3,8 @@
 One function, :func:`table`, turns a compliance page (:class:`app.planning.metrics.CompliancePage`) into
 rows with Chinese headers (English in brackets): code, 土地权属人, town, block, land area in m² and 亩, the
 figure checked (容积率 for ``far_min``), the threshold that applied, the outcome, the shortfall and the rule
-basis (``programme`` for Cixi's floor, ``exemption`` when the block's FAR exemption set it), as the map's
+basis (``rule_basis``: for ``far_min`` ``programme`` for Cixi's floor, ``exemption`` when the block's FAR
+exemption set it, ``national_industry``, ``warehouse`` or ``none``; docs/rules.md §9.3), as the map's
 parcel card shows them. Numbers are rounded as a person reads them (m² and 亩 to 0.01, 容积率 to 0.01,
 shares in percent to 0.01, yuan whole). :func:`csv_bytes` writes UTF-8 with a BOM (Excel shows the
 Chinese); :func:`xlsx_bytes` writes a workbook with number formats, a frozen header row and a sheet of
@@ -55,8 +56,15 @@ _MEASURES = {
 _OUTCOME_LABELS = {"fail": "未达标 (fail)", "pass": "达标 (pass)", "exempt": "豁免 (exempt)",
                    "no_data": "无数据 (no data)", "not_applicable": "不适用 (not applicable)"}
 _BASIS_NOTES = {
-    "programme": "慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026）的指标 (the programme's threshold)",
+    "programme": "慈溪市老旧工业区块改造提升攻坚行动计划（2022-2026）的指标: 攻坚区块内的工业用地 (the programme's "
+                 "threshold: industrial land in a programme block)",
     "exemption": "区块的容积率豁免 (the block's FAR exemption: a lower floor, or the rule lifted)",
+    "national_industry": "国土资发〔2008〕24号 表2 按行业 (GB/T 4754) 的容积率下限: 攻坚区块外的工业用地, "
+                         "按企业行业代码 "
+                         "(the national minimum by industry: industrial land outside the programme's blocks)",
+    "warehouse": "仓储用地容积率下限 RENEWAL_RULE_WAREHOUSE_FAR_MIN (the warehouse floor)",
+    "none": "不设下限: 非工业用地、未设仓储下限的仓储用地或无行业代码的区块外工业用地, 仅报告容积率 (no floor claimed: "
+            "reported only)",
     "national": "国家标准 (a national standard)",
 }
 
@@ -166,19 +174,23 @@ def _order(item: metrics.ComplianceItem) -> tuple[int, float, float, str]:
 
 def compliance_list(conn: Connection, rules: PlanningRules, rule_id: str, *, town: str | None = None,
                     block: str | None = None, outcome: str = "fail", limit: int = _ALL_ROWS,
-                    offset: int = 0) -> metrics.CompliancePage:
-    """A page of a rule's results in a scope: failures (worst first, the JSON list's own), passes, or all.
+                    offset: int = 0, basis: str | None = None) -> metrics.CompliancePage:
+    """A page of a rule's results in a scope: failures (worst first, the JSON list's own), passes, or all;
+    ``basis``: only the results whose ``rule_basis`` is it (far_min: programme, exemption, national_industry,
+    warehouse, none).
 
     ``total`` counts the results of that outcome over all pages.
     """
     check_outcome(outcome)
+    metrics.check_basis(basis)
     rule = get_rule(rule_id)
     if outcome == "fail":
-        return metrics.compliance(conn, rules, rule.id, town=town, block=block, limit=limit, offset=offset)
+        return metrics.compliance(conn, rules, rule.id, town=town, block=block, limit=limit, offset=offset,
+                                  basis=basis)
     scope, code = _scope(conn, town, block)
     items = []
     for fig, result, item_code, block_code, town_code in _judged(conn, rules, rule, scope, code):
-        if outcome == "all" or result.outcome == outcome:
+        if (outcome == "all" or result.outcome == outcome) and basis in (None, result.rule_basis):
             values = {f.name: getattr(result, f.name) for f in fields(RuleResult)}
             items.append(metrics.ComplianceItem(**values, code=item_code, block_code=block_code,
                                                 town_code=town_code, land_area_m2=fig.land_area_m2,
@@ -188,7 +200,7 @@ def compliance_list(conn: Connection, rules: PlanningRules, rule_id: str, *, tow
                             comparison=rule.comparison, threshold=rule.default_threshold(rules), unit=rule.unit,
                             shortfall_unit=rule.shortfall_unit)
     return metrics.CompliancePage(rule=info, town=town, block=block, total=len(items), limit=limit, offset=offset,
-                                  items=items[offset:offset + limit], rule_version=rules.rule_version)
+                                  items=items[offset:offset + limit], rule_version=rules.rule_version, basis=basis)
 
 
 # ---------------------------------------------------------------- rows
@@ -211,12 +223,10 @@ def places(conn: Connection, page: metrics.CompliancePage) -> dict[str, Place]:
     return {r.code: Place(r.owner, r.block_code, r.block_name, r.town_code, r.town_name) for r in rows}
 
 
-def _basis(rule: metrics.RuleInfo, item: RuleResult) -> str:
-    """``exemption`` when the block's FAR exemption set the floor (or lifted the rule), else where the threshold
-    comes from: ``programme`` (Cixi's plan) or ``national``."""
-    if rule.id == "far_min" and item.exemption_reason is not None:
-        return "exemption"
-    return "national" if rule.source.startswith("[national") else "programme"
+def _basis(item: RuleResult) -> str:
+    """The result's ``rule_basis`` (programme, exemption, national_industry, warehouse, none or national; the notes
+    sheet says what each means)."""
+    return item.rule_basis
 
 
 def _number(unit: str) -> tuple[str, int, float]:
@@ -273,7 +283,7 @@ def table(page: metrics.CompliancePage, where: dict[str, Place], *, outcome: str
             "value": _scaled(item.value, factor, decimals), "threshold": _scaled(item.threshold, factor, decimals),
             "outcome": _OUTCOME_LABELS.get(item.outcome, item.outcome),
             "shortfall": _scaled(item.shortfall, 1.0, short_decimals),
-            "basis": _basis(rule, item), "exemption": item.exemption_reason,
+            "basis": _basis(item), "exemption": item.exemption_reason,
         }
         rows.append([values[c.key] for c in columns])
     scope = page.block or page.town or "city"
@@ -282,18 +292,19 @@ def table(page: metrics.CompliancePage, where: dict[str, Place], *, outcome: str
 
 
 def build(conn: Connection, rules: PlanningRules, rule_id: str, *, town: str | None = None,
-          block: str | None = None, outcome: str = "fail") -> ListTable:
-    """The whole list of a rule in a scope (every row of the outcome), ready for :func:`csv_bytes` or
-    :func:`xlsx_bytes`."""
-    page = compliance_list(conn, rules, rule_id, town=town, block=block, outcome=outcome)
+          block: str | None = None, outcome: str = "fail", basis: str | None = None) -> ListTable:
+    """The whole list of a rule in a scope (every row of the outcome, of one ``rule_basis`` if given), ready for
+    :func:`csv_bytes` or :func:`xlsx_bytes`."""
+    page = compliance_list(conn, rules, rule_id, town=town, block=block, outcome=outcome, basis=basis)
     return table(page, places(conn, page), outcome=outcome)
 
 
 def build_all(conn: Connection, rules: PlanningRules, rule_ids: Sequence[str] | None = None, *,
-              town: str | None = None, block: str | None = None, outcome: str = "fail") -> list[ListTable]:
+              town: str | None = None, block: str | None = None, outcome: str = "fail",
+              basis: str | None = None) -> list[ListTable]:
     """The lists of several rules (every rule when ``rule_ids`` is None, parcel rules first)."""
     ids = list(rule_ids) if rule_ids is not None else list(RULES)
-    return [build(conn, rules, r, town=town, block=block, outcome=outcome) for r in ids]
+    return [build(conn, rules, r, town=town, block=block, outcome=outcome, basis=basis) for r in ids]
 
 
 # ---------------------------------------------------------------- files

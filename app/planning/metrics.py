@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from app.db import streaming
 from app.db.schema import storage_srid
 from app.errors import InvalidParameter, NotFound
-from app.planning import sql
+from app.planning import far_basis, sql
 from app.planning.config import PlanningRules
 from app.planning.figures import (
     PARCEL_FIELDS,
@@ -107,14 +107,30 @@ class CompliancePage:
     items: Annotated[list[ComplianceItem], Field(description="Failures, worst first: furthest from the "
                                                              "threshold relative to it, then larger shortfall.")]
     rule_version: Annotated[str, Field(description="Version of the rule configuration.")]
+    basis: Annotated[str | None, Field(description="rule_basis filter, if any (far_min: programme, exemption, "
+                                                   "national_industry, warehouse, none).")] = None
+
+
+BASES = (*far_basis.BASES, "national")
+"""The values of ``rule_basis`` a list can be narrowed to (``national``: a rule whose threshold is national)."""
+
+
+def check_basis(basis: str | None) -> str | None:
+    """``basis`` if it is None or one of :data:`BASES`, else an error naming them."""
+    if basis is not None and basis not in BASES:
+        raise InvalidParameter(f"unknown basis {basis!r}; bases: {', '.join(BASES)}",
+                               zh=f"未知的适用标准 {basis!r}；可选：{'、'.join(BASES)}", field="basis")
+    return basis
 
 
 def sql_params(rules: PlanningRules, **extra: Any) -> dict[str, Any]:
     """The bound parameters of the planning statements for ``rules`` (plus ``extra``: code, paging); the height
     threshold as :func:`app.planning.rule_sql.height_threshold_param` binds it."""
+    codes, floors = far_basis.table_params(rules)
     return {**rules.model_dump(), "height_threshold_m": height_threshold_param(rules),
+            "national_far_codes": codes, "national_far_floors": floors,
             "supporting_uses": list(rules.supporting_uses), "dormitory_uses": list(rules.dormitory_uses),
-            "tolerance": RATIO_TOLERANCE, "code": None, **extra}
+            "tolerance": RATIO_TOLERANCE, "code": None, "basis": None, **extra}
 
 
 def _area_crs(conn: Connection) -> str:
@@ -133,7 +149,9 @@ def parcel_from_row(land_area_m2: float, building_count: int, doubled_building_c
                     green_ratio: float | None, tax_per_mu: float | None, output_per_mu: float | None,
                     invest_per_mu: float | None, parcel_code: str, block_code: str, town_code: str,
                     supporting_land_apportioned: bool, far_exemption_min_far: float | None,
-                    far_exemption_reason: str | None) -> ParcelFigures:
+                    far_exemption_reason: str | None, land_use: str | None, land_use_class: str,
+                    in_programme: bool, industry_codes: list[str], far_basis: str,
+                    far_floor: float | None) -> ParcelFigures:
     """A parcel's figures from a row of ``sql.PARCEL_ROWS`` (parameters in ``sql.PARCEL_ROW_FIELDS`` order),
     with the fields ``sql.PARCEL_FIELDS_DERIVED_IN_PYTHON`` worked out as ``sql.PARCEL_FIGURES`` does: the
     same float operations in the same order, so every value is the one that statement returns."""
@@ -152,7 +170,7 @@ def parcel_from_row(land_area_m2: float, building_count: int, doubled_building_c
         output_per_mu, None if output_per_mu is None else output_per_mu / 10000,
         invest_per_mu, None if invest_per_mu is None else invest_per_mu / 10000,
         parcel_code, block_code, town_code, supporting_land_apportioned, far_exemption_min_far,
-        far_exemption_reason)
+        far_exemption_reason, land_use, land_use_class, in_programme, industry_codes, far_basis, far_floor)
 
 
 def parcel_figures(conn: Connection, rules: PlanningRules, scope: str = "city",
@@ -280,26 +298,29 @@ def _item(result: RuleResult, code: str, block_code: str, town_code: str, land_a
 
 
 def compliance(conn: Connection, rules: PlanningRules, rule_id: str, *, town: str | None = None,
-               block: str | None = None, limit: int = 50, offset: int = 0) -> CompliancePage:
-    """The parcels (or blocks, for block rules) of a scope that fail ``rule_id``, worst first, one page."""
+               block: str | None = None, limit: int = 50, offset: int = 0,
+               basis: str | None = None) -> CompliancePage:
+    """The parcels (or blocks, for block rules) of a scope that fail ``rule_id``, worst first, one page; ``basis``
+    keeps those whose ``rule_basis`` is it."""
     rule = get_rule(rule_id)
+    check_basis(basis)
     scope, code = _scope(conn, town, block)
     if rule.level == "parcel":
-        total, items = _failing_parcels(conn, rules, rule, scope, code, limit, offset)
+        total, items = _failing_parcels(conn, rules, rule, scope, code, limit, offset, basis)
     else:
-        total, items = _failing_blocks(conn, rules, rule, scope, code, limit, offset)
+        total, items = _failing_blocks(conn, rules, rule, scope, code, limit, offset, basis)
     return CompliancePage(rule=_rule_info(rule, rules), town=town, block=block, total=total, limit=limit,
-                          offset=offset, items=items, rule_version=rules.rule_version)
+                          offset=offset, items=items, rule_version=rules.rule_version, basis=basis)
 
 
 _CHECK_COLUMNS = 5  # check_value, check_threshold, check_outcome, check_shortfall, check_gap
 
 
 def _failing_parcels(conn: Connection, rules: PlanningRules, rule: Rule, scope: str, code: str | None, limit: int,
-                     offset: int) -> tuple[int, list[ComplianceItem]]:
+                     offset: int, basis: str | None = None) -> tuple[int, list[ComplianceItem]]:
     """A page of failing parcels: paged and ordered in SQL, explained by the rule's Python twin."""
     statement = sql.COMPLIANCE[(rule.id, scope)]
-    rows = conn.execute(statement, sql_params(rules, code=code, limit=limit, offset=offset)).all()
+    rows = conn.execute(statement, sql_params(rules, code=code, limit=limit, offset=offset, basis=basis)).all()
     total = int(rows[0][0])
     items = []
     n = len(PARCEL_FIELDS)
@@ -316,10 +337,11 @@ def _failing_parcels(conn: Connection, rules: PlanningRules, rule: Rule, scope: 
 
 
 def _failing_blocks(conn: Connection, rules: PlanningRules, rule: Rule, scope: str, code: str | None, limit: int,
-                    offset: int) -> tuple[int, list[ComplianceItem]]:
+                    offset: int, basis: str | None = None) -> tuple[int, list[ComplianceItem]]:
     """A page of failing blocks: block rules run on the block figures of the scope (few hundred rows)."""
     _, blocks = area_figures(conn, scope, code, rules)
-    failing = [(b, r) for b in blocks for r in [apply(rule, b, rules)] if r.outcome == "fail"]
+    failing = [(b, r) for b in blocks for r in [apply(rule, b, rules)]
+               if r.outcome == "fail" and basis in (None, r.rule_basis)]
     failing.sort(key=lambda br: (-(br[1].relative_gap or 0.0), -(br[1].shortfall or 0.0), br[0].block_code))
     page = failing[offset:offset + limit]
     return len(failing), [_item(r, b.block_code, b.block_code, b.town_code, b.land_area_m2, b.land_area_mu)

@@ -20,14 +20,17 @@ FORMATS = ("table", "csv", "xlsx", "json")
 
 
 def check(conn: Connection, rules: PlanningRules, rule_id: str | None, *, town: str | None = None,
-          block: str | None = None, limit: int = 20, outcome: str = "fail") -> list[metrics.CompliancePage]:
+          block: str | None = None, limit: int = 20, outcome: str = "fail",
+          basis: str | None = None) -> list[metrics.CompliancePage]:
     """The compliance page of one rule, or of every rule when ``rule_id`` is None; ``limit`` 0 = all.
 
-    ``outcome``: the failures (default, worst first), the passes, or every result (:mod:`app.planning.lists`).
+    ``outcome``: the failures (default, worst first), the passes, or every result (:mod:`app.planning.lists`);
+    ``basis``: only results of that ``rule_basis``.
     """
     ids = [get_rule(rule_id).id] if rule_id is not None else list(RULES)
     size = limit if limit > 0 else 2**31 - 1
-    return [lists.compliance_list(conn, rules, r, town=town, block=block, outcome=outcome, limit=size) for r in ids]
+    return [lists.compliance_list(conn, rules, r, town=town, block=block, outcome=outcome, limit=size, basis=basis)
+            for r in ids]
 
 
 def check_format(fmt: str) -> str:

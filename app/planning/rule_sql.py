@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from app.planning import far_basis
 from app.planning.config import PlanningRules
 from app.planning.rules import RATIO_TOLERANCE
 
 _PLACEHOLDER = re.compile(r"^(:[a-z_]+|\$[0-9]+)$")
-_ALIASES = {"b", "g", "p", "fe"}
+_ALIASES = {"b", "bl", "g", "p", "fe"}
 
 
 def _check(*items: str) -> None:
@@ -198,14 +199,94 @@ def height_threshold_param(rules: PlanningRules) -> Decimal:
     return Decimal(repr(rules.height_threshold_m))
 
 
-def far_floor_sql(exemption: str = "fe", *, far_min: str = ":far_min") -> str:
-    """SQL of the FAR floor that applies to a parcel: its block's exemption if any (NULL: lifted), else far_min.
+def land_use_class_sql(parcel: str = "p") -> str:
+    """SQL of the class of a parcel's recorded land use (用地性质): ``industrial``, ``warehouse``, ``other`` or
+    ``unrecorded``. National codes (1001, 100101–100103; 11, 1101, 1102, 110101–110103), GB 50137-2011 letters (M,
+    M1–M3; W, W1–W3), else Chinese names (仓储/物流/储备库, then 工业). Twin: ``far_basis.land_use_class`` (the code
+    lists and words are its constants)."""
+    p = _alias(parcel)
+    n = (f"upper(regexp_replace(translate(COALESCE({p}.land_use, ''), '{far_basis._FULL_WIDTH}', "
+         f"'{far_basis._HALF_WIDTH}'), '\\s', '', 'g'))")
+    def listed(codes: tuple[str, ...]) -> str:
+        return ", ".join(f"'{c}'" for c in codes)
+    def words(ws: tuple[str, ...]) -> str:
+        return " OR ".join(f"strpos(n.v, '{w}') > 0" for w in ws)
+    return (f"(SELECT CASE WHEN n.v = '' THEN 'unrecorded' "  # noqa: S608 (constants of far_basis, no values)
+            f"WHEN n.v IN ({listed(far_basis.INDUSTRIAL_CODES)}) THEN 'industrial' "
+            f"WHEN n.v IN ({listed(far_basis.WAREHOUSE_CODES)}) THEN 'warehouse' "
+            f"WHEN {words(far_basis.WAREHOUSE_WORDS)} THEN 'warehouse' "
+            f"WHEN {words(far_basis.INDUSTRIAL_WORDS)} THEN 'industrial' ELSE 'other' END "
+            f"FROM (SELECT {n} AS v) n)")
 
-    ``exemption`` is the alias of ``far_exemptions`` LEFT JOINed on the parcel's block.
+
+def industry_floor_sql(parcel: str = "p", *, national_far_codes: str = ":national_far_codes",
+                       national_far_floors: str = ":national_far_floors") -> str:
+    """SQL of the national minimum 容积率 of a parcel's firms (国土资发〔2008〕24号 表2): for each firm with an
+    industry code, the floor of the longest prefix of its digits in the bound table (``far_basis.table_params``),
+    and the lowest of them; NULL when no firm has one. Twin: ``far_basis.industry_floor``."""
+    _check(national_far_codes, national_far_floors)
+    p = _alias(parcel)
+    return (f"(SELECT min(t.floor) FROM enterprises e CROSS JOIN LATERAL ("  # noqa: S608 (placeholders checked)
+            f"SELECT n.floor FROM unnest(CAST({national_far_codes} AS text[]), "
+            f"CAST({national_far_floors} AS float8[])) AS n(code, floor) "
+            f"WHERE starts_with(regexp_replace(e.industry_code, '[^0-9]', '', 'g'), n.code) "
+            f"ORDER BY length(n.code) DESC LIMIT 1) t WHERE e.parcel_id = {p}.id)")
+
+
+def _floor_case(parcel: str, block: str, exemption: str, *, programme: str, exempt: str, national: str,
+                warehouse: str, none: str, warehouse_far_min: str, national_far_codes: str,
+                national_far_floors: str) -> str:
+    """The CASE of :func:`far_basis_sql` and :func:`far_floor_sql`, with what each branch gives."""
+    _check(warehouse_far_min)
+    p, b, fe = _alias(parcel), _alias(block), _alias(exemption)
+    cls = land_use_class_sql(p)
+    industry = industry_floor_sql(p, national_far_codes=national_far_codes, national_far_floors=national_far_floors)
+    national_branch = national.format(industry=industry)
+    return (f"CASE WHEN {cls} IN ('industrial', 'unrecorded') THEN "
+            f"CASE WHEN {b}.in_programme THEN CASE WHEN {fe}.block_id IS NULL THEN {programme} ELSE {exempt} END "
+            f"WHEN {industry} IS NOT NULL THEN {national_branch} ELSE {none} END "
+            f"WHEN {cls} = 'warehouse' AND CAST({warehouse_far_min} AS float8) IS NOT NULL THEN {warehouse} "
+            f"ELSE {none} END")
+
+
+def far_basis_sql(parcel: str = "p", block: str = "b", exemption: str = "fe", *,
+                  warehouse_far_min: str = ":warehouse_far_min", national_far_codes: str = ":national_far_codes",
+                  national_far_floors: str = ":national_far_floors") -> str:
+    """SQL of which minimum 容积率 applies to a parcel (``rule_basis``): ``programme`` (industrial land in a
+    programme block), ``exemption`` (the block's FAR exemption), ``national_industry`` (industrial land outside
+    the programme, by its firms' industry), ``warehouse`` (warehouse land with a configured floor) or ``none``.
+
+    ``parcel``, ``block`` and ``exemption`` are the aliases of ``parcels``, its ``blocks`` row and
+    ``far_exemptions`` LEFT JOINed on the block. Twin: ``app.planning.far_basis.applicable_floor``.
     """
-    _alias(exemption)
+    return _floor_case(parcel, block, exemption, programme="'programme'", exempt="'exemption'",
+                       national="'national_industry'", warehouse="'warehouse'", none="'none'",
+                       warehouse_far_min=warehouse_far_min, national_far_codes=national_far_codes,
+                       national_far_floors=national_far_floors)
+
+
+def far_floor_sql(exemption: str = "fe", *, parcel: str = "p", block: str = "b", far_min: str = ":far_min",
+                  warehouse_far_min: str = ":warehouse_far_min", national_far_codes: str = ":national_far_codes",
+                  national_far_floors: str = ":national_far_floors") -> str:
+    """SQL of the FAR floor that applies to a parcel (float8), by :func:`far_basis_sql`'s basis: ``far_min`` in a
+    programme block, its block's exemption if any (NULL: lifted), the national minimum of its firms' industry
+    outside the programme, the warehouse floor on warehouse land; NULL when no floor is claimed.
+
+    ``exemption`` is the alias of ``far_exemptions`` LEFT JOINed on the parcel's block, ``parcel`` and ``block``
+    those of ``parcels`` and ``blocks``. Twin: ``app.planning.far_basis.applicable_floor``.
+    """
     _check(far_min)
-    return f"CASE WHEN {exemption}.block_id IS NULL THEN CAST({far_min} AS float8) ELSE {exemption}.min_far::float8 END"
+    return _floor_case(parcel, block, exemption, programme=f"CAST({far_min} AS float8)",
+                       exempt=f"{_alias(exemption)}.min_far::float8", national="{industry}",
+                       warehouse=f"CAST({warehouse_far_min} AS float8)", none="CAST(NULL AS float8)",
+                       warehouse_far_min=warehouse_far_min, national_far_codes=national_far_codes,
+                       national_far_floors=national_far_floors)
+
+
+def far_pass_sql(counted: str, land: str, floor: str, basis: str) -> str:
+    """SQL of a parcel's pass on the map and in files: NULL when no floor is claimed (``basis`` ``'none'``), else
+    not :func:`far_short_sql` (true also when the block's exemption lifts the rule: ``floor`` NULL)."""
+    return f"CASE WHEN {basis} = 'none' THEN NULL ELSE COALESCE(NOT {far_short_sql(counted, land, floor)}, true) END"
 
 
 def far_short_sql(counted: str, land: str, floor: str) -> str:
@@ -218,11 +299,15 @@ def far_short_sql(counted: str, land: str, floor: str) -> str:
 
 
 RULE_PARAMS = ("far_min", "height_threshold_m", "height_multiplier", "count_illegal", "upper_garage_factor",
-               "basement_garage_factor", "basement_plant_factor", "basement_commercial_factor")
+               "basement_garage_factor", "basement_plant_factor", "basement_commercial_factor", "warehouse_far_min",
+               "national_far_codes", "national_far_floors")
 """The names of the rule's bind parameters, in the order positional statements (the parcels tile, OGC items) bind
-them; each is also the name of its :class:`PlanningRules` field."""
-ROLL_UP_PARAMS = RULE_PARAMS[1:]
-"""The bind parameters of the roll-up (:func:`parcel_far_sql`, :func:`counted_floor_area_sql`): all but the floor."""
+them; each is the name of its :class:`PlanningRules` field, but for the national table, bound as two arrays
+(``far_basis.table_params``)."""
+ROLL_UP_PARAMS = RULE_PARAMS[1:8]
+"""The bind parameters of the roll-up (:func:`parcel_far_sql`, :func:`counted_floor_area_sql`)."""
+FLOOR_PARAMS = ("far_min", "warehouse_far_min", "national_far_codes", "national_far_floors")
+"""The bind parameters of the applicable floor (:func:`far_floor_sql`; :func:`far_basis_sql` all but far_min)."""
 
 
 def positional(first: int) -> dict[str, str]:
@@ -235,7 +320,15 @@ def roll_up_placeholders(placeholders: dict[str, str]) -> dict[str, str]:
     return {name: placeholders[name] for name in ROLL_UP_PARAMS}
 
 
+def floor_placeholders(placeholders: dict[str, str], *, basis: bool = False) -> dict[str, str]:
+    """The keyword arguments of :func:`far_floor_sql` (or, with ``basis``, :func:`far_basis_sql`) from the rule's
+    placeholders (e.g. :func:`positional`)."""
+    return {name: placeholders[name] for name in FLOOR_PARAMS if not (basis and name == "far_min")}
+
+
 def rule_params(rules: PlanningRules) -> dict[str, object]:
     """The rule's values as named bind parameters (``:far_min``, ``:height_threshold_m``...), in RULE_PARAMS order."""
-    values = {name: getattr(rules, name) for name in RULE_PARAMS}
-    return {**values, "height_threshold_m": height_threshold_param(rules)}
+    codes, floors = far_basis.table_params(rules)
+    values = {name: getattr(rules, name) for name in RULE_PARAMS[:9]}
+    return {**values, "height_threshold_m": height_threshold_param(rules), "national_far_codes": codes,
+            "national_far_floors": floors}

@@ -58,6 +58,12 @@ class RuleResult:
                                                             "(0.25 = 25 % off); lists sort by it.")]
     explanation: Annotated[str, Field(description="The result in words, with the numbers used.")]
     exemption_reason: Annotated[str | None, Field(description="Reason of an exemption that applied.")]
+    rule_basis: Annotated[str, Field(description="Which threshold applied and why: for far_min programme (the "
+                                                 "plan's floor, industrial land in a programme block), exemption "
+                                                 "(the block's FAR exemption), national_industry (the national "
+                                                 "minimum of the firms' industry, outside the programme), warehouse "
+                                                 "(the warehouse floor) or none (no floor claimed: not_applicable); "
+                                                 "for the other rules programme or national.")]
     buildings_used: Annotated[list[str] | None, Field(description="Buildings in the figures (codes).")]
     doubled_for_height: Annotated[list[str] | None, Field(description="Of those, counted ×2 for storeys "
                                                                       "above the height threshold.")]
@@ -75,6 +81,8 @@ class Check:
     shortfall: float | None
     explanation: str
     exemption_reason: str | None = None
+    basis: str | None = None
+    """Which threshold applied (far_min: ``ParcelFigures.far_basis``); None: the rule's own (programme or national)."""
 
 
 @dataclass(frozen=True)
@@ -124,25 +132,53 @@ def _block(fig: Figures) -> BlockFigures:
     return fig
 
 
+def far_basis_text(p: ParcelFigures, rules: PlanningRules) -> str:
+    """Why the parcel's 容积率 floor is what it is (docs/rules.md §9.3), in words."""
+    use = f"land use {p.land_use!r} ({p.land_use_class})" if p.land_use_class != "unrecorded" \
+        else "land use not recorded (read as industrial, assumed)"
+    codes = ", ".join(p.industry_codes) or "none"
+    if p.far_basis in ("programme", "exemption"):
+        return f"basis {p.far_basis}: {use} in programme block {p.block_code}"
+    if p.far_basis == "national_industry":
+        return (f"basis national_industry: {use} outside the programme's blocks, firms' industry codes {codes} → "
+                f"national minimum {p.far_floor:g} ({_CONTROLS} 表2, lowest of the firms' divisions)")
+    if p.far_basis == "warehouse":
+        return f"basis warehouse: {use}, floor RENEWAL_RULE_WAREHOUSE_FAR_MIN = {p.far_floor:g}"
+    if p.land_use_class == "warehouse":
+        return f"basis none: {use}, no warehouse floor configured (RENEWAL_RULE_WAREHOUSE_FAR_MIN): reported only"
+    if p.land_use_class in ("industrial", "unrecorded"):
+        return (f"basis none: {use} outside the programme's blocks and no firm with an industry code in the "
+                f"national table (codes: {codes}): no floor claimed")
+    return f"basis none: {use} is neither industrial nor warehouse land: no floor claimed"
+
+
 def _far_min(fig: Figures, rules: PlanningRules) -> Check:
-    """容积率 ≥ 2.0 [plan], or the floor of the block's exemption; shortfall = counted m² still needed."""
+    """容积率 ≥ the floor that applies (``far_basis``: 2.0 [plan] in programme blocks or the block's exemption, the
+    national minimum by industry outside them, the warehouse floor, or none); shortfall = counted m² still needed."""
     p = _parcel(fig)
-    if p.far_exemption_reason is not None and p.far_exemption_min_far is None:
+    why = far_basis_text(p, rules)
+    if p.far_basis == "exemption" and p.far_floor is None:
         return Check("exempt", p.far, None, None, f"容积率 {p.far or 0:.2f}: the block is exempt from the rule "
-                     f"({p.far_exemption_reason})", p.far_exemption_reason)
-    threshold = p.far_exemption_min_far if p.far_exemption_min_far is not None else rules.far_min
+                     f"({p.far_exemption_reason}); {why}", p.far_exemption_reason, p.far_basis)
+    if p.far_basis == "none" or p.far_floor is None:
+        value = "undefined (no land area)" if p.far is None else f"{p.far:.2f}"
+        return Check("not_applicable", p.far, None, None, f"容积率 {value}: no floor applies; {why}",
+                     basis="none")
+    threshold = p.far_floor
     if p.far is None:
-        return Check("no_data", None, threshold, None, "no land area: 容积率 undefined")
+        return Check("no_data", None, threshold, None, f"no land area: 容积率 undefined; {why}", basis=p.far_basis)
     shortfall = formulas.far_shortfall_m2(threshold, p.far_floor_area_m2, p.land_area_m2)
     ok = _passes(p.far, threshold, True)
     text = (f"容积率 {p.far:.2f} {'≥' if ok else '<'} {threshold:.2f}: counted floor area (计容建筑面积) "
             f"{p.far_floor_area_m2:,.2f} m² on {p.land_area_m2:,.2f} m² of land ({p.land_area_mu:,.2f} 亩)")
     if not ok:
         text += f"; {shortfall:,.2f} m² more counted floor area needed"
-    if p.far_exemption_reason is not None:
+    if p.far_basis == "exemption":
         text += f"; block exemption lowers the floor to {threshold:.2f} ({p.far_exemption_reason})"
+    if p.far_basis != "programme":
+        text += f"; {why}"
     return Check("pass" if ok else "fail", p.far, threshold, shortfall, text,
-                 p.far_exemption_reason if p.far_exemption_min_far is not None else None)
+                 p.far_exemption_reason if p.far_basis == "exemption" else None, p.far_basis)
 
 
 def _supporting_floor_max(fig: Figures, rules: PlanningRules) -> Check:
@@ -269,8 +305,11 @@ RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
         Rule("far_min", "parcel", "容积率下限 plot-ratio floor",
-             f"[plan] {_PLAN}: 容积率原则上不低于2.0, with per-block exemptions; counted floor area doubles storeys "
-             f"above 8 m [national] {_CONTROLS} 附件1 控制指标应用说明 (层高超过8米的该层建筑面积加倍计算)",
+             f"[plan] {_PLAN}: 容积率原则上不低于2.0 for industrial land in the programme's blocks, with per-block "
+             f"exemptions; outside them the national minimum by industry [national] {_CONTROLS} 表2 (rule_basis "
+             f"national_industry), on warehouse land RENEWAL_RULE_WAREHOUSE_FAR_MIN (default none); counted floor "
+             f"area doubles storeys above 8 m [national] {_CONTROLS} 附件1 控制指标应用说明 "
+             "(层高超过8米的该层建筑面积加倍计算)",
              True, "ratio", "m² counted floor area", True, lambda r: r.far_min, _far_min),
         Rule("supporting_floor_max", "parcel", "配套设施建筑面积占比上限 supporting-facility floor share cap",
              "[national] 15 % of floor area (clause to be confirmed; RENEWAL_RULE_SUPPORTING_FLOOR_NATIONAL_MAX); "
@@ -334,6 +373,7 @@ def apply(rule: Rule, fig: Figures, rules: PlanningRules, codes: BuildingCodes |
         relative_gap=relative_gap(check.value, check.threshold, rule.at_least) if check.outcome == "fail" else None,
         explanation=check.explanation + (_buildings_note(with_codes, rules) if with_codes else ""),
         exemption_reason=check.exemption_reason,
+        rule_basis=check.basis or ("national" if rule.source.startswith("[national") else "programme"),
         buildings_used=with_codes.used if with_codes else None,
         doubled_for_height=with_codes.doubled_for_height if with_codes else None,
         illegal_left_out=with_codes.illegal_left_out if with_codes else None,

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 
 from app.planning.figures import COUNT_SUMS, OPTIONAL_SUMS, PARCEL_FIELDS, SUM_FIELDS
-from app.planning.rule_sql import basement_area_sql, counted_sql, doubled_sql, far_sql, used_sql
+from app.planning.rule_sql import (
+    basement_area_sql,
+    counted_sql,
+    doubled_sql,
+    far_basis_sql,
+    far_floor_sql,
+    far_sql,
+    land_use_class_sql,
+    used_sql,
+)
 
 # Scope predicates over parcels p, blocks bl and towns t; the code is bound as :code.
 PARCEL_SCOPES = {
@@ -44,6 +53,12 @@ _DOUBLED = doubled_sql("b")
 _COUNTED = counted_sql("g", "COALESCE(g.surveyed_m2, g.footprint_m2 * g.floors)", doubled="g.doubled_for_height",
                        footprint="g.footprint_m2")
 _BASEMENT_AREA = basement_area_sql("g", footprint="g.footprint_m2")
+# Which minimum 容积率 applies (docs/rules.md §9.3): the plan's floor for industrial land in programme blocks, the
+# block's exemption, the national minimum by the firms' industry outside the programme, the warehouse floor, or
+# none. Twin: far_basis.applicable_floor.
+_LAND_USE_CLASS = land_use_class_sql("p")
+_FAR_BASIS = far_basis_sql("p", "bl", "fe")
+_FAR_FLOOR = far_floor_sql("fe", parcel="p", block="bl")
 # Storeys higher than the threshold, for the building list only (one parcel): unnested only for buildings with
 # storey heights.
 _DOUBLED_STOREYS = ("CASE WHEN g.storey_hs IS NULL THEN CASE WHEN g.doubled_for_height THEN g.floors ELSE 0 END "
@@ -101,7 +116,10 @@ parcel AS (
            t.code AS town_code, ST_Area(p.geom) AS land_area_m2,
            p.supp_m2::float8 AS supp_m2, p.green_m2::float8 AS green_m2, p.tax::float8 AS tax_yuan,
            p.output::float8 AS output_yuan, p.invest::float8 AS invest_yuan,
-           e.min_far::float8 AS far_exemption_min_far, e.reason AS far_exemption_reason,
+           fe.min_far::float8 AS far_exemption_min_far, fe.reason AS far_exemption_reason,
+           p.land_use, {land_use_class} AS land_use_class, bl.in_programme,
+           COALESCE(fc.codes, '{{}}') AS industry_codes,
+           {far_basis} AS far_basis, {far_floor} AS far_floor,
            COALESCE(s.building_count, 0) AS building_count,
            COALESCE(s.doubled_building_count, 0) AS doubled_building_count,
            COALESCE(s.illegal_building_count, 0) AS illegal_building_count,
@@ -116,7 +134,11 @@ parcel AS (
     JOIN blocks bl ON bl.id = p.block_id
     JOIN towns t ON t.id = bl.town_id
     LEFT JOIN per_parcel s ON s.parcel_id = p.id
-    LEFT JOIN far_exemptions e ON e.block_id = bl.id
+    LEFT JOIN far_exemptions fe ON fe.block_id = bl.id
+    LEFT JOIN LATERAL (
+        -- the firms' industry codes (GB/T 4754): the national minimum outside the programme (rule_sql.far_floor_sql)
+        SELECT array_agg(ent.industry_code ORDER BY ent.industry_code) AS codes
+        FROM enterprises ent WHERE ent.parcel_id = p.id AND ent.industry_code IS NOT NULL) fc ON TRUE
     WHERE {parcel_scope}
     OFFSET 0
 ),
@@ -180,12 +202,15 @@ class ParcelCheck:
     shortfall: str  # how far from passing, in the rule's shortfall unit (m²); 0 when it passes
     missing: str  # outcome when the value is NULL
     exempt: str = "FALSE"
+    inapplicable: str = "FALSE"  # no threshold is claimed (far_min: rule_basis none)
+    basis: str = "NULL"  # rule_basis (far_min: which minimum applied)
 
     def outcome(self) -> str:
         """``pass``, ``fail``, ``exempt``, ``not_applicable`` or ``no_data``; :tolerance absorbs float noise."""
         test = ">= {threshold} - CAST(:tolerance AS float8)" if self.at_least else \
             "<= {threshold} + CAST(:tolerance AS float8)"
-        return (f"CASE WHEN {self.exempt} THEN 'exempt' WHEN {{value}} IS NULL THEN '{self.missing}' "
+        return (f"CASE WHEN {self.exempt} THEN 'exempt' WHEN {self.inapplicable} THEN 'not_applicable' "
+                f"WHEN {{value}} IS NULL THEN '{self.missing}' "
                 f"WHEN {{value}} {test} THEN 'pass' ELSE 'fail' END").format(value=self.value,
                                                                                threshold=self.threshold)
 
@@ -200,14 +225,18 @@ class ParcelCheck:
 
 
 PARCEL_CHECKS: dict[str, ParcelCheck] = {
-    # 容积率 ≥ 2.0 [plan], or the block's exemption floor; shortfall = counted floor area still needed (m²).
+    # 容积率 ≥ the floor that applies (rule_basis: 2.0 [plan] in programme blocks, or the block's exemption; the
+    # national minimum by industry outside them; the warehouse floor; none: not_applicable); shortfall = counted
+    # floor area still needed (m²).
     "far_min": ParcelCheck(
         value="f.far",
-        threshold="COALESCE(f.far_exemption_min_far, CAST(:far_min AS float8))",
+        threshold="f.far_floor",
         at_least=True,
         shortfall="GREATEST({threshold} * f.land_area_m2 - f.far_floor_area_m2, 0)",
         missing="no_data",
-        exempt="(f.far_exemption_reason IS NOT NULL AND f.far_exemption_min_far IS NULL)",
+        exempt="(f.far_basis = 'exemption' AND f.far_floor IS NULL)",
+        inapplicable="(f.far_basis = 'none')",
+        basis="f.far_basis",
     ),
     # Supporting floor share ≤ min(30 %, 15 % + dormitory share) [national, plan]; shortfall = excess m².
     "supporting_floor_max": ParcelCheck(
@@ -217,6 +246,7 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
         at_least=False,
         shortfall="GREATEST(f.supporting_floor_area_m2 - {threshold} * f.floor_area_m2, 0)",
         missing="not_applicable",
+        basis="'national'",
     ),
     # Supporting land share ≤ min(15 %, 7 % + dormitories' land share) [national, plan]; excess m².
     "supporting_land_max": ParcelCheck(
@@ -226,6 +256,7 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
         at_least=False,
         shortfall="GREATEST(f.supporting_land_m2 - {threshold} * f.supporting_land_basis_m2, 0)",
         missing="no_data",
+        basis="'national'",
     ),
     # 建筑系数 ≥ 30 % [national]; shortfall = footprint still needed (m²).
     "building_coefficient_min": ParcelCheck(
@@ -234,6 +265,7 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
         at_least=True,
         shortfall="GREATEST({threshold} * f.land_area_m2 - f.footprint_m2, 0)",
         missing="no_data",
+        basis="'national'",
     ),
     # 绿地率 ≤ 20 % [national, secondary; assumed]; shortfall = green area above the cap (m²).
     "green_ratio_max": ParcelCheck(
@@ -242,6 +274,7 @@ PARCEL_CHECKS: dict[str, ParcelCheck] = {
         at_least=False,
         shortfall="GREATEST(f.green_m2 - {threshold} * f.green_basis_m2, 0)",
         missing="no_data",
+        basis="'national'",
     ),
 }
 
@@ -255,7 +288,8 @@ def _building_ctes(scope: str) -> str:
 
 def _ctes(scope: str) -> str:
     """All figures CTEs, down to ``figures`` (one row per parcel), restricted to ``scope``."""
-    parcel_ctes = _PARCEL_CTES.format(parcel_scope=PARCEL_SCOPES[scope], derived=_DERIVED)
+    parcel_ctes = _PARCEL_CTES.format(parcel_scope=PARCEL_SCOPES[scope], derived=_DERIVED,
+                                      land_use_class=_LAND_USE_CLASS, far_basis=_FAR_BASIS, far_floor=_FAR_FLOOR)
     return f"{_building_ctes(scope)},{parcel_ctes}"
 
 
@@ -357,11 +391,12 @@ WITH {_ctes(scope)},
 checked AS (
     SELECT f.*, {check.value} AS check_value, {check.threshold} AS check_threshold,
            {check.outcome()} AS check_outcome, {check.shortfall_sql()} AS check_shortfall,
-           {check.gap()} AS check_gap
+           {check.gap()} AS check_gap, {check.basis} AS check_basis
     FROM figures f
 ),
 failing AS (
-    SELECT * FROM checked WHERE check_outcome = 'fail'
+    -- :basis narrows to one rule_basis (far_min: programme, exemption, national_industry, warehouse, none)
+    SELECT * FROM checked WHERE check_outcome = 'fail' AND (CAST(:basis AS text) IS NULL OR check_basis = :basis)
 ),
 page AS (
     -- Worst first: furthest from the threshold relative to it, then the larger shortfall.

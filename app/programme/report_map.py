@@ -38,19 +38,22 @@ WHERE t.code = :town
 # per-parcel roll-up of the FAR rule (rule_sql.parcel_far_sql).
 BLOCKS_SQL = text(f"""
 WITH b AS (
-    SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.geom, {far_floor_sql("fe")} AS far_min
-    FROM blocks b JOIN towns t ON t.id = b.town_id LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.geom, b.in_programme
+    FROM blocks b JOIN towns t ON t.id = b.town_id
     WHERE t.code = :town
 ),
 p AS (
-    SELECT p.block_id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2,
+    -- each parcel against the floor that applies to it (rule_sql.far_floor_sql: programme, exemption, national
+    -- minimum by industry, warehouse; NULL: none claimed or lifted)
+    SELECT p.block_id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2, {far_floor_sql("fe")} AS far_min,
            (SELECT count(*) FILTER (WHERE e.above_scl) FROM enterprises e WHERE e.parcel_id = p.id) AS above
-    FROM parcels p JOIN b ON b.id = p.block_id CROSS JOIN LATERAL {parcel_far_sql("p")} pf
+    FROM parcels p JOIN b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    CROSS JOIN LATERAL {parcel_far_sql("p")} pf
 )
 SELECT b.code, b.name, b.status, b.mode, b.industry,
        ST_AsGeoJSON(ST_Transform(b.geom, 4326), 6) AS geojson,
        count(p.block_id) AS parcels,
-       count(p.block_id) FILTER (WHERE {far_short_sql("p.counted_m2", "p.land_m2", "b.far_min")}) AS parcels_failing,
+       count(p.block_id) FILTER (WHERE {far_short_sql("p.counted_m2", "p.land_m2", "p.far_min")}) AS parcels_failing,
        COALESCE(sum(p.land_m2), 0) * 15 / 10000 AS land_area_mu,
        {far_sql("sum(p.counted_m2)", "sum(p.land_m2)")} AS far,
        sum(p.tax) / NULLIF(sum(p.land_m2) FILTER (WHERE p.tax IS NOT NULL) * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,

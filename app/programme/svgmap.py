@@ -20,7 +20,8 @@ from app.planning import legend
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import far_floor_sql, far_short_sql, parcel_far_sql, rule_params
 
-_FAILS = far_short_sql("pf.counted_m2", "pf.land_m2", far_floor_sql("fe"))  # NULL when the rule is lifted
+# NULL when the rule is lifted or no floor is claimed (rule_basis none): never failing
+_FAILS = far_short_sql("pf.counted_m2", "pf.land_m2", far_floor_sql("fe"))
 _FLAGS = {s.code: s for s in legend.FLAGS}
 
 _EXTENT = text("""
@@ -40,7 +41,8 @@ SELECT b.code, b.status, ST_AsSVG(ST_SimplifyPreserveTopology(b.geom, :tol), 0, 
 FROM blocks b JOIN towns t ON t.id = b.town_id
 WHERE CAST(:town AS text) IS NULL OR t.code = :town ORDER BY b.code
 """)
-# Parcels of a town failing the FAR floor that applies (the block's exemption, else the rule).
+# Parcels of a town failing the FAR floor that applies (rule_sql.far_floor_sql: the rule, the block's exemption, the
+# national minimum by industry outside the programme, the warehouse floor).
 _FAILING = text(f"""
 SELECT ST_AsSVG(p.geom, 0, 1) AS path
 FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns t ON t.id = b.town_id

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
     RULE_PARAMS,
+    far_basis_sql,
     far_floor_sql,
-    far_short_sql,
+    far_pass_sql,
+    floor_placeholders,
     parcel_far_sql,
     positional,
     roll_up_placeholders,
@@ -66,13 +68,16 @@ SELECT ST_AsMVT(t, 'blocks', {EXTENT}, 'geom', 'id') FROM (
 # planar land area in the storage CRS), rounded to 0.01 for display; pass is decided on the unrounded value
 # against the block's exemption, else $5 (the FAR floor). $6 tall-storey height (m), $7 its multiplier, $8
 # whether illegal buildings count, $9 the factor of garage storeys above the second floor, $10–$12 those of
-# basements by use (garage, plant room, commercial): rule_sql.RULE_PARAMS in order (rule_sql.positional).
+# basements by use (garage, plant room, commercial), $13 the warehouse floor, $14/$15 the national minimum by
+# industry (codes, floors): rule_sql.RULE_PARAMS in order (rule_sql.positional). pass is absent (NULL) where no
+# floor is claimed (rule_sql.far_basis_sql: none).
 _RULE = positional(5)
 PARCELS_SQL = f"""
 WITH {_ENVELOPE}
 SELECT ST_AsMVT(t, 'parcels', {EXTENT}, 'geom', 'id') FROM (
     SELECT p.id, p.code, b.code AS block, round(pf.far::numeric, 2)::float8 AS far,
-           COALESCE(NOT {far_short_sql("pf.far", "1", far_floor_sql("fe", far_min=_RULE["far_min"]))}, true) AS pass,
+           {far_pass_sql("pf.far", "1", far_floor_sql("fe", **floor_placeholders(_RULE)),
+                         far_basis_sql("p", "b", "fe", **floor_placeholders(_RULE, basis=True)))} AS pass,
            ST_AsMVTGeom(ST_Transform(p.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom
     FROM parcels p JOIN blocks b ON b.id = p.block_id
     LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
@@ -109,7 +114,7 @@ def _no_params(_rules: PlanningRules) -> tuple[object, ...]:
 
 
 def _far_params(rules: PlanningRules) -> tuple[object, ...]:
-    """``$5``–``$12`` of the parcels statement: the rule's bind parameters (``rule_sql.RULE_PARAMS``) in order."""
+    """``$5``–``$15`` of the parcels statement: the rule's bind parameters (``rule_sql.RULE_PARAMS``) in order."""
     values = rule_params(rules)
     return tuple(values[name] for name in RULE_PARAMS)
 
@@ -147,7 +152,9 @@ TILE_LAYERS: dict[str, TileLayer] = {
         TileLayer("parcels", "宗地", "Parcels", PARCELS_SQL, 13, MAX_ZOOM,
                   {"code": "宗地编号 parcel code", "block": "区块编号 block code",
                    "far": "容积率 plot ratio: counted floor area ÷ land area (planar, storage CRS), 0.01",
-                   "pass": "容积率 ≥ the floor (the rules' far_min, or the block's exemption) (true/false)"},
+                   "pass": "容积率 ≥ the floor that applies (rule_basis: the rules' far_min in a programme block, "
+                           "the block's exemption, the national minimum by industry, the warehouse floor) "
+                           "(true/false; absent where no floor is claimed)"},
                   _far_params),
         TileLayer("buildings", "建筑物", "Buildings", BUILDINGS_SQL, 15, MAX_ZOOM,
                   {"floors": "层数 storeys", "use": "用途 production|warehouse|office|dormitory|canteen|other",

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.planning.rule_sql import far_floor_sql, far_short_sql, far_sql, parcel_far_sql
+from app.planning.rule_sql import far_basis_sql, far_floor_sql, far_pass_sql, far_short_sql, far_sql, parcel_far_sql
 
 _PARCEL_FAR = parcel_far_sql("p")  # the per-parcel roll-up: pf.land_m2, pf.counted_m2, pf.far
-_FLOOR = far_floor_sql("fe")
+_FLOOR = far_floor_sql("fe")  # the floor that applies to parcel p of block b (docs/rules.md §9.3)
+_BASIS = far_basis_sql("p", "b", "fe")  # and why (rule_basis)
+_BLOCK_FLOOR = ("CASE WHEN fe.block_id IS NULL THEN CAST(:far_min AS float8) ELSE fe.min_far::float8 END")
 
 # One row: what the block card shows. land_area_* and far are over the block's parcels (Σ counted floor
 # area ÷ Σ land area, never a mean of ratios: rule_sql.far_sql of the parcels' roll-ups); 亩均税收 = Σ parcel
 # tax ÷ Σ land (亩) of the parcels that report tax. far_min is the floor that applies (the block's exemption,
-# else the rule; NULL: lifted).
+# else the rule; NULL: lifted, or a block outside the programme); a parcel fails against its own floor (_FLOOR:
+# its land use, the programme, its firms' industry).
 BLOCK_CARD = text(f"""
 WITH b AS (
-    SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.plan_year, b.geom,
+    SELECT b.id, b.code, b.name, b.status, b.mode, b.industry, b.plan_year, b.geom, b.in_programme,
            tw.code AS town_code, tw.name AS town_name,
            bs.label_zh AS status_zh, bs.label_en AS status_en, rm.label_zh AS mode_zh, rm.label_en AS mode_en,
-           {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
+           CASE WHEN b.in_programme THEN {_BLOCK_FLOOR} END AS far_min, fe.reason AS far_exemption_reason
     FROM blocks b
     JOIN towns tw ON tw.id = b.town_id
     JOIN block_statuses bs ON bs.code = b.status
@@ -31,13 +34,14 @@ WITH b AS (
     WHERE b.code = :code
 ),
 p AS (
-    SELECT p.id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2
-    FROM parcels p JOIN b ON p.block_id = b.id CROSS JOIN LATERAL {_PARCEL_FAR} pf
+    SELECT p.id, pf.land_m2, p.tax::float8 AS tax, pf.counted_m2, {_FLOOR} AS far_floor
+    FROM parcels p JOIN b ON p.block_id = b.id LEFT JOIN far_exemptions fe ON fe.block_id = b.id
+    CROSS JOIN LATERAL {_PARCEL_FAR} pf
 ),
 pa AS (
     SELECT count(*) AS parcels, COALESCE(sum(land_m2), 0) AS land_m2, COALESCE(sum(counted_m2), 0) AS counted_m2,
            sum(tax) AS tax, sum(land_m2) FILTER (WHERE tax IS NOT NULL) AS tax_land_m2,
-           count(*) FILTER (WHERE {far_short_sql("counted_m2", "land_m2", "(SELECT far_min FROM b)")}) AS failing
+           count(*) FILTER (WHERE {far_short_sql("counted_m2", "land_m2", "far_floor")}) AS failing
     FROM p
 ),
 e AS (
@@ -45,7 +49,7 @@ e AS (
     FROM enterprises e JOIN p ON e.parcel_id = p.id
 )
 SELECT b.code, b.name, b.town_code, b.town_name, b.status, b.status_zh, b.status_en,
-       b.mode, b.mode_zh, b.mode_en, b.industry, b.plan_year, b.far_min, b.far_exemption_reason,
+       b.mode, b.mode_zh, b.mode_en, b.industry, b.plan_year, b.far_min, b.far_exemption_reason, b.in_programme,
        ST_Area(b.geom) * 15 / 10000 AS block_area_mu,
        pa.parcels, pa.failing AS parcels_failing,
        pa.land_m2 AS land_area_m2, pa.land_m2 * 15 / 10000 AS land_area_mu,
@@ -58,14 +62,16 @@ SELECT b.code, b.name, b.town_code, b.town_name, b.status, b.status_zh, b.status
 FROM b, pa, e, LATERAL (SELECT ST_Transform(ST_Envelope(b.geom), 4326) AS bb) x
 """)  # noqa: S608 (only module constants are interpolated)
 
-# One row: what the parcel card shows, with the shortfall against the FAR floor that applies (m² of
-# counted floor area still needed: max(0, far_min × land − counted); 0 when the floor is lifted), and the
-# buildings whose storeys, basement or garages are recorded (surveyed_buildings, a JSON list).
+# One row: what the parcel card shows, with the FAR floor that applies and why (rule_basis, docs/rules.md §9.3),
+# the shortfall against it (m² of counted floor area still needed: max(0, far_min × land − counted); 0 when the
+# floor is lifted or none is claimed; pass NULL when none is claimed), and the buildings whose storeys, basement or
+# garages are recorded (surveyed_buildings, a JSON list).
 PARCEL_CARD = text(f"""
 WITH p AS (
     SELECT p.id, p.code, p.owner, p.land_use, to_char(p.term_end, 'YYYY-MM-DD') AS term_end, p.tax::float8 AS tax,
-           b.code AS block_code, b.name AS block_name, tw.name AS town_name,
-           pf.land_m2, pf.counted_m2, pf.far, p.geom, {_FLOOR} AS far_min, fe.reason AS far_exemption_reason
+           b.code AS block_code, b.name AS block_name, tw.name AS town_name, b.in_programme,
+           pf.land_m2, pf.counted_m2, pf.far, p.geom, {_FLOOR} AS far_min, {_BASIS} AS rule_basis,
+           fe.reason AS far_exemption_reason
     FROM parcels p JOIN blocks b ON b.id = p.block_id JOIN towns tw ON tw.id = b.town_id
     LEFT JOIN far_exemptions fe ON fe.block_id = b.id
     CROSS JOIN LATERAL {_PARCEL_FAR} pf
@@ -84,18 +90,21 @@ g AS (
 ),
 e AS (
     SELECT count(*) AS enterprises, count(*) FILTER (WHERE e.above_scl) AS above_scale,
-           string_agg(e.name, '、' ORDER BY e.name) AS names
+           string_agg(e.name, '、' ORDER BY e.name) AS names,
+           array_agg(e.industry_code ORDER BY e.industry_code) FILTER (WHERE e.industry_code IS NOT NULL)
+               AS industry_codes
     FROM enterprises e JOIN p ON e.parcel_id = p.id
 )
-SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.town_name,
-       p.far_min, p.far_exemption_reason,
+SELECT p.code, p.owner, p.land_use, p.term_end, p.block_code, p.block_name, p.town_name, p.in_programme,
+       p.far_min, p.far_exemption_reason, p.rule_basis,
        p.land_m2 AS land_area_m2, p.land_m2 * 15 / 10000 AS land_area_mu,
        p.counted_m2 AS far_floor_area_m2, p.far,
-       COALESCE(NOT {far_short_sql("p.counted_m2", "p.land_m2", "p.far_min")}, true) AS pass,
+       {far_pass_sql("p.counted_m2", "p.land_m2", "p.far_min", "p.rule_basis")} AS pass,
        COALESCE(GREATEST(0, p.far_min * p.land_m2 - p.counted_m2), 0) AS shortfall_m2,
        g.buildings, g.illegal_buildings, g.surveyed_buildings,
        p.tax, p.tax / NULLIF(p.land_m2 * 15 / 10000, 0) / 10000 AS tax_per_mu_wan,
        e.enterprises, e.above_scale AS enterprises_above_scale, e.names AS enterprise_names,
+       COALESCE(e.industry_codes, '{{}}') AS industry_codes,
        ARRAY[ST_XMin(bb), ST_YMin(bb), ST_XMax(bb), ST_YMax(bb)] AS bbox
 FROM p, g, e, LATERAL (SELECT ST_Transform(ST_Envelope(p.geom), 4326) AS bb) x
 """)  # noqa: S608 (only module constants are interpolated)
@@ -131,7 +140,7 @@ WITH view AS (
                 ELSE ST_Transform(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326), CAST(:srid AS int)) END AS g
 ),
 b AS (
-    SELECT b.id, ST_Area(b.geom) AS area_m2
+    SELECT b.id, b.in_programme, ST_Area(b.geom) AS area_m2
     FROM blocks b JOIN towns tw ON tw.id = b.town_id, view
     WHERE (CAST(:town AS text) IS NULL OR tw.code = :town)
       AND (CAST(:status AS text) IS NULL OR b.status = :status)
@@ -139,13 +148,14 @@ b AS (
       AND (view.g IS NULL OR b.geom && view.g)
 ),
 p AS (
-    SELECT pf.land_m2, p.tax::float8 AS tax, {_FLOOR} AS far_min, pf.counted_m2
+    SELECT pf.land_m2, p.tax::float8 AS tax, {_FLOOR} AS far_min, {_BASIS} AS rule_basis, pf.counted_m2
     FROM parcels p JOIN b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
     CROSS JOIN view CROSS JOIN LATERAL {_PARCEL_FAR} pf
     WHERE view.g IS NULL OR p.geom && view.g
 ),
 pc AS (
-    SELECT * FROM (SELECT *, COALESCE(NOT {far_short_sql("counted_m2", "land_m2", "far_min")}, true) AS pass FROM p) q
+    -- pass NULL (no floor claimed) is counted in neither compliance filter, and never as failing
+    SELECT * FROM (SELECT *, {far_pass_sql("counted_m2", "land_m2", "far_min", "rule_basis")} AS pass FROM p) q
     WHERE CAST(:compliance AS text) IS NULL OR (:compliance = 'pass') = pass
 )
 SELECT (SELECT count(*) FROM b) AS blocks,

@@ -61,7 +61,8 @@ def test_parcel_metrics_failure_explains_itself(api):
         "explanation": "容积率 0.32 < 2.00: counted floor area (计容建筑面积) 3,200.00 m² on 10,000.00 m² of land "
                        "(15.00 亩); 16,800.00 m² more counted floor area needed. Buildings used: 1; illegal "
                        "buildings left out: 1 (330282113001GB00004F0002)",
-        "exemption_reason": None, "buildings_used": [cases.CROSSING], "doubled_for_height": [],
+        "exemption_reason": None, "rule_basis": "programme", "buildings_used": [cases.CROSSING],
+        "doubled_for_height": [],
         "illegal_left_out": [cases.ILLEGAL], "rule_version": "rules-1"}
     assert far["source"].startswith("[plan] 慈溪市老旧工业区块改造提升攻坚行动计划")
     assert body["illegal_floor_area_m2"] == 400.0
@@ -139,7 +140,7 @@ def test_configured_rules_travel_with_results(api):
 def test_openapi_describes_units(api):
     spec = api.get("/openapi.json").json()
     params = {p["name"]: p["description"] for p in spec["paths"]["/api/compliance"]["get"]["parameters"]}
-    assert set(params) == {"rule", "town", "block", "outcome", "format", "limit", "offset"}
+    assert set(params) == {"rule", "town", "block", "outcome", "format", "limit", "offset", "basis"}
     assert "m²" in params["rule"] and "count" in params["limit"]
     code = spec["paths"]["/api/parcels/{code}/metrics"]["get"]["parameters"][0]
     assert code["name"] == "code" and "宗地编号" in code["description"]

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app.api import create_app
-from app.planning import formulas
+from app.planning import far_basis, formulas
+from app.planning.config import PlanningRules
 from tests.conftest import login_as
 
 MARGIN = 64 / 4096
@@ -74,6 +75,25 @@ def twin_far(db: Engine) -> dict[str, float]:
             area = formulas.building_floor_area_m2(footprint, floors, fa)
             counted[code] += formulas.counted_floor_area_m2(area, floor_h, 8.0, 2.0)
     return {code: counted[code] / land[code] for code in land}
+
+
+def twin_floor(db: Engine) -> dict[str, float | None]:
+    """The 容积率 floor of every parcel by the Python twin (far_basis.applicable_floor, docs/rules.md §9.3) from raw
+    rows: land use, the block's programme membership and exemption, the firms' industry codes; None: no floor
+    claimed (the sample's warehouse parcels) or the rule lifted."""
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.code, p.land_use, b.in_programme, fe.block_id IS NOT NULL, fe.min_far::float8, "
+            "ARRAY(SELECT e.industry_code FROM enterprises e WHERE e.parcel_id = p.id) "
+            "FROM parcels p JOIN blocks b ON b.id = p.block_id LEFT JOIN far_exemptions fe ON fe.block_id = b.id"))
+        return {code: far_basis.applicable_floor(use, prog, codes, PlanningRules(), exemption=exempt,
+                                                 exemption_min_far=min_far).floor
+                for code, use, prog, exempt, min_far, codes in rows}
+
+
+def fails(far: float, floor: float | None) -> bool:
+    """Whether a 容积率 falls short of its floor (no floor: never)."""
+    return floor is not None and far < floor - 1e-9
 
 
 # ---------------------------------------------------------------------------------------------- TileJSON
@@ -145,13 +165,16 @@ def test_parcels_tile_far_and_pass(api, db):
     got = {f["properties"]["code"] for f in feats}
     assert len(got) == len(feats) > 5
     assert codes_in_tile(db, "parcels", z, x, y, 0) <= got <= codes_in_tile(db, "parcels", z, x, y, MARGIN)
-    far = twin_far(db)
+    far, floor = twin_far(db), twin_floor(db)
     for f in feats:
         p = f["properties"]
-        assert set(p) == {"code", "block", "far", "pass"}
+        # issue 14: pass is absent where no floor is claimed (the sample's warehouse parcels: rule_basis none)
+        assert set(p) == ({"code", "block", "far", "pass"} if floor[p["code"]] is not None
+                          else {"code", "block", "far"})
         assert p["far"] == pytest.approx(far[p["code"]], abs=0.005 + 1e-9)
-        assert p["pass"] is (far[p["code"]] >= 2.0)
-    assert {f["properties"]["pass"] for f in feats} == {True, False}, "the sample tile should hold both"
+        assert p.get("pass") is (None if floor[p["code"]] is None else far[p["code"]] >= floor[p["code"]])
+    assert {f["properties"]["pass"] for f in feats if "pass" in f["properties"]} == {True, False}, \
+        "the sample tile should hold both"
 
 
 def test_buildings_tile(api, db):
@@ -292,7 +315,7 @@ def test_far_exemption_changes_pass_in_tiles_and_cards(api, db):
 
     def passes() -> dict[str, bool]:
         return {f["properties"]["code"]: f["properties"]["pass"] for f in decode(api.get(url).content, "parcels")
-                if f["properties"]["block"] == code}
+                if f["properties"]["block"] == code and "pass" in f["properties"]}  # no floor: no pass (issue 14)
 
     before = passes()
     assert not all(before.values())
@@ -345,7 +368,8 @@ def test_block_card_figures(api, db):
     assert card["tax_per_mu_wan"] == pytest.approx(tax / (land * 15 / 10000) / 10000)
     assert card["enterprises_above_scale"] == above
     assert card["enterprises"] == firms
-    assert card["parcels_failing"] == sum(1 for c in parcel_codes if far[c] < 2.0)
+    floor = twin_floor(db)
+    assert card["parcels_failing"] == sum(1 for c in parcel_codes if fails(far[c], floor[c]))
     assert card["rule_version"].startswith("rules-")
 
 
@@ -406,7 +430,7 @@ def test_search(api, db):
 
 
 def test_totals(api, db):
-    far = twin_far(db)
+    far, floor = twin_far(db), twin_floor(db)
     all_ = api.get("/api/map/totals").json()
     with db.connect() as conn:
         n_blocks = conn.execute(text("SELECT count(*) FROM blocks")).scalar_one()
@@ -415,7 +439,8 @@ def test_totals(api, db):
             "SELECT status, count(*) FROM blocks GROUP BY status ORDER BY count(*) DESC, status LIMIT 1")).one()
         status_parcels = [r[0] for r in conn.execute(text(
             "SELECT p.code FROM parcels p JOIN blocks b ON b.id = p.block_id WHERE b.status = :s"), {"s": status})]
-    failing = sum(1 for v in far.values() if v < 2.0)
+    failing = sum(1 for c, v in far.items() if fails(v, floor[c]))
+    judged = sum(1 for c in far if floor[c] is not None)  # issue 14: no floor claimed, in neither filter
     assert all_["blocks"] == n_blocks
     assert all_["parcels"] == len(far)
     assert all_["land_area_mu"] == pytest.approx(land * 15 / 10000)
@@ -426,7 +451,7 @@ def test_totals(api, db):
     fail = api.get("/api/map/totals", params={"compliance": "fail"}).json()
     assert (fail["parcels"], fail["parcels_failing"], fail["share_failing"]) == (failing, failing, 1.0)
     passing = api.get("/api/map/totals", params={"compliance": "pass"}).json()
-    assert (passing["parcels"], passing["parcels_failing"]) == (len(far) - failing, 0)
+    assert (passing["parcels"], passing["parcels_failing"]) == (judged - failing, 0)
     nowhere = api.get("/api/map/totals", params={"bbox": "0,0,1,1"}).json()
     assert (nowhere["blocks"], nowhere["parcels"], nowhere["share_failing"]) == (0, 0, None)
     assert api.get("/api/map/totals", params={"compliance": "maybe"}).status_code == 400

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.planning import sql
+from app.planning import far_basis, sql
 from app.planning.config import PlanningRules
 from app.planning.rule_sql import (
     RULE_PARAMS,
@@ -139,6 +139,7 @@ def test_rules_are_always_handed_in() -> None:
     rules = PlanningRules(far_min=1.25, height_threshold_m=7.5, height_multiplier=1.5, count_illegal=True,
                           basement_commercial_factor=0.7)
     assert tuple(rule_params(rules)) == RULE_PARAMS
+    codes, floors = far_basis.table_params(rules)  # issue 14: the warehouse floor and the national table follow
     assert layers.TILE_LAYERS["parcels"].params(14, 1, 2, 4549, rules) == (
-        14, 1, 2, 4549, 1.25, Decimal("7.5"), 1.5, True, 0.5, 0.0, 0.0, 0.7)
+        14, 1, 2, 4549, 1.25, Decimal("7.5"), 1.5, True, 0.5, 0.0, 0.0, 0.7, None, codes, floors)
     assert layers.TILE_LAYERS["blocks"].params(14, 1, 2, 4549, rules) == (14, 1, 2, 4549)
