@@ -58,7 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "buildings": ("id", "code", "parcel_id", "floors", "floor_h", "floor_area", "use", "illegal", "geom",
                   "storey_hs", "basement_floors", "basement_use", "basement_area"),
     "enterprises": ("id", "credit_code", "name", "parcel_id", "above_scl", "revenue", "tax", "output",
-                    "energy_tce", "class", "class_year"),
+                    "energy_tce", "class", "class_year", "industry_code"),
 }
 
 #: Seats placed by hand (WGS84 lon, lat) for the units without a GeoNames point. SYNTHETIC.
@@ -99,6 +99,27 @@ MODE_P = (0.25, 0.45, 0.30)
 INDUSTRIES = ("智能家电", "汽车零部件", "新材料", "轴承及精密零部件", "化纤纺织", "电子信息", "生命健康", "模具",
               "五金机械", "小微企业园")
 INDUSTRY_P = (0.18, 0.12, 0.09, 0.10, 0.08, 0.08, 0.05, 0.08, 0.12, 0.10)
+# GB/T 4754-2017 classes (小类) of plausible firms per industry positioning of a block (issue 14: the national
+# minimum 容积率 by industry outside the programme). SYNTHETIC: drawn, not the firms' registered codes.
+INDUSTRY_CODES: dict[str, tuple[str, ...]] = {
+    "智能家电": ("C3851", "C3854", "C3855", "C3856", "C3819"),
+    "汽车零部件": ("C3670", "C2913", "C3484"),
+    "新材料": ("C2651", "C2659", "C3091"),
+    "轴承及精密零部件": ("C3451", "C3452", "C3484"),
+    "化纤纺织": ("C2822", "C1713", "C1763", "C1811"),
+    "电子信息": ("C3982", "C3981", "C3831", "C4011"),
+    "生命健康": ("C3581", "C2770", "C3586"),
+    "模具": ("C3525", "C2927", "C2929"),
+    "五金机械": ("C3311", "C3442", "C3321", "C3444"),
+    "小微企业园": ("C2927", "C3872", "C2231", "C3399", "C2438"),
+}
+INDUSTRY_CODE_MISSING_P = 0.1
+"""Share of firms without an industry code in the sample (as in real registers, some are unknown)."""
+# Land use (用地性质) as written in the sample, by class: the national classification of land and sea use and the
+# older GB 50137-2011 letters mixed, as existing data carry them (issue 14). The class never changes.
+LAND_USE_INDUSTRIAL = (("工业用地", 0.55), ("100102", 0.15), ("M2", 0.13), ("100101", 0.05), ("M1", 0.05),
+                       ("二类工业用地", 0.03), ("100103", 0.02), ("M3", 0.02))
+LAND_USE_WAREHOUSE = (("仓储用地", 0.5), ("W1", 0.2), ("110101", 0.15), ("1101", 0.1), ("W", 0.05))
 INDUSTRY_WORDS = {
     "智能家电": ("电器", "家电", "电机", "智能科技", "厨具"),
     "汽车零部件": ("汽车部件", "汽配", "机电", "橡塑", "精密机械"),
@@ -727,6 +748,28 @@ def _surveyed(rng: np.random.Generator, floors: np.ndarray, floor_h: np.ndarray,
     }
 
 
+def _land_uses(rng: np.random.Generator, warehouse: np.ndarray) -> list[str]:
+    """Land use as written (issue 14): each parcel's class (warehouse or industrial, as drawn before) in one of the
+    schemes of :data:`LAND_USE_INDUSTRIAL` / :data:`LAND_USE_WAREHOUSE`, from a generator of its own so that no
+    other value of the sample changes."""
+    n = len(warehouse)
+    out = np.empty(n, dtype=object)
+    for mask, table in ((~warehouse, LAND_USE_INDUSTRIAL), (warehouse, LAND_USE_WAREHOUSE)):
+        names = [name for name, _ in table]
+        p = np.array([w for _, w in table])
+        out[mask] = np.array(names, dtype=object)[rng.choice(len(names), int(mask.sum()), p=p / p.sum())]
+    return out.tolist()
+
+
+def _industry_codes(rng: np.random.Generator, industry: np.ndarray) -> list[str | None]:
+    """A GB/T 4754-2017 class per firm from its block's industry positioning (:data:`INDUSTRY_CODES`; a few
+    without), from a generator of its own so that no other value of the sample changes."""
+    pick = rng.random(len(industry))
+    missing = rng.random(len(industry)) < INDUSTRY_CODE_MISSING_P
+    codes = [INDUSTRY_CODES[INDUSTRIES[i]] for i in industry.tolist()]
+    return [None if m else c[int(u * len(c))] for c, u, m in zip(codes, pick.tolist(), missing.tolist(), strict=True)]
+
+
 def _fmt(prefixes: np.ndarray, numbers: np.ndarray, width: int, sep: str = "") -> list[str]:
     return [f"{p}{sep}{v:0{width}d}" for p, v in zip(prefixes.tolist(), numbers.tolist(), strict=True)]
 
@@ -1004,7 +1047,8 @@ def generate(scale: float = 0.02, seed: int = 42, srid: int = 4549,
 
     parcels = pd.DataFrame({
         "id": np.arange(1, npc + 1, dtype=np.int64), "code": parcel_codes, "block_id": pb + 1,
-        "land_use": land_use.tolist(), "owner": group_names[group].tolist(),
+        "land_use": _land_uses(np.random.default_rng([seed, 1401]), land_use == "仓储用地"),
+        "owner": group_names[group].tolist(),
         "term_end": pd.Series(term_end.astype(object), dtype=object), "supp_m2": supp_m2, "green_m2": green_m2,
         "invest": invest, "output": p_output, "tax": p_tax, "geom": parcel_geom,
     })
@@ -1013,6 +1057,8 @@ def generate(scale: float = 0.02, seed: int = 42, srid: int = 4549,
         "parcel_id": ep + 1, "above_scl": above, "revenue": revenue, "tax": e_tax, "output": e_output,
         "energy_tce": energy, "class": pd.Series(cls, dtype=object),
         "class_year": pd.Series([CLASS_YEAR if c else None for c in cls], dtype=object),
+        "industry_code": pd.Series(_industry_codes(np.random.default_rng([seed, 1402]), industry[pb[ep]]),
+                                   dtype=object),
     })
     _report(progress, "enterprises", ne, ne)
 

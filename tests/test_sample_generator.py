@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
+from app.planning import far_basis
+from app.planning.config import INDUSTRY_CODE, PlanningRules
 from geodata.sample import (
     COLUMNS,
     M2_PER_MU,
@@ -275,7 +277,10 @@ def test_parcel_attributes(tenth: SampleData) -> None:
     p = tenth.parcels
     area = shapely.area(p["geom"].to_numpy())
     assert p["land_use"].value_counts().idxmax() == "工业用地"
-    assert set(p["land_use"]) == {"工业用地", "仓储用地"}
+    # issue 14: both schemes (national codes, GB 50137 letters) and Chinese names, industrial and warehouse land
+    assert {"工业用地", "仓储用地", "100102", "M2", "W1", "110101"} <= set(p["land_use"])
+    classes = p["land_use"].map(far_basis.land_use_class)
+    assert set(classes) == {"industrial", "warehouse"} and 0.04 < (classes == "warehouse").mean() < 0.12
     assert p["owner"].duplicated().any()
     assert all(isinstance(d, dt.date) for d in p["term_end"])
     assert min(p["term_end"]) >= dt.date(2030, 1, 1) and max(p["term_end"]) <= dt.date(2072, 12, 31)
@@ -400,3 +405,15 @@ def test_other_srid() -> None:
     assert abs(shapely.area(data.towns["geom"].to_numpy()).sum() / 1.169e9 - 1) < 0.01
     with pytest.raises(ValueError):
         generate(scale=0.02, srid=4326)
+
+
+def test_firm_industry_codes(tenth: SampleData) -> None:
+    """Issue 14: most firms carry a GB/T 4754-2017 class of manufacturing (C13–C43), every one with a row in the
+    national minimum 容积率 table; about a tenth none."""
+    codes = tenth.enterprises["industry_code"]
+    known = codes.dropna()
+    assert 0.05 < codes.isna().mean() < 0.15
+    assert all(INDUSTRY_CODE.fullmatch(c) and c.startswith("C") and len(c) == 5 for c in known)
+    table = far_basis.floor_table(PlanningRules())
+    assert all(far_basis.national_floor(c, table) is not None for c in set(known))
+    assert known.str[1:3].nunique() >= 10

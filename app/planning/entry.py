@@ -33,7 +33,7 @@ from sqlalchemy import Connection, text
 
 from app.db.schema import storage_srid
 from app.errors import InvalidParameter, NotFound
-from app.planning import formulas
+from app.planning import far_basis, formulas
 from app.planning.config import INDUSTRY_CODE, PlanningRules
 from app.planning.rules import RATIO_TOLERANCE, RULES
 
@@ -82,6 +82,11 @@ class EntrySite:
     """True when the block has a FAR exemption (``far_exemption_min_far`` its floor, None: the rule lifted)."""
     far_exemption_min_far: float | None = None
     far_exemption_reason: str | None = None
+    land_use: str | None = None
+    """用地性质 as recorded: which minimum 容积率 applies (docs/rules.md §9.3)."""
+    in_programme: bool = True
+    """The parcel's block is one of the programme's: the plan's floor; outside, the national minimum by the
+    project's industry."""
 
 
 # ---------------------------------------------------------------- results
@@ -111,6 +116,9 @@ class EntryResult:
     provisional: Annotated[bool, Field(description="True when no Cixi value is published for this threshold.")]
     setting: Annotated[str, Field(description="The environment variable(s) that set the threshold.")]
     explanation: Annotated[str, Field(description="The result in words, with the numbers used.")]
+    rule_basis: Annotated[str | None, Field(description="far_min: which minimum applied (programme, exemption, "
+                                                        "national_industry by the project's industry code, "
+                                                        "warehouse, none); null for the other thresholds.")] = None
 
 
 @dataclass(slots=True)
@@ -312,14 +320,14 @@ def _pct(share: float) -> str:
 
 def _result(id_: str, zh: str, en: str, *, value: float | str | None, comparison: Literal["≥", "≤", "∉"],
             threshold: float | list[str] | None, unit: str, shortfall: float | None, shortfall_unit: str,
-            source: str, setting: str, explanation: str, ok: bool | None, provisional: bool = False
-            ) -> EntryResult:
+            source: str, setting: str, explanation: str, ok: bool | None, provisional: bool = False,
+            rule_basis: str | None = None) -> EntryResult:
     outcome: Outcome = "not_checked" if ok is None else "pass" if ok else "fail"
     return EntryResult(id=id_, name_zh=zh, name_en=en, outcome=outcome, passed=ok, value=value,
                        comparison=comparison, threshold=threshold, unit=unit,
                        shortfall=None if ok is None else 0.0 if ok else shortfall, shortfall_unit=shortfall_unit,
                        source=source, provisional=provisional or "暂定值" in source, setting=setting,
-                       explanation=explanation)
+                       explanation=explanation, rule_basis=rule_basis)
 
 
 def _per_mu_floor(id_: str, zh: str, en: str, *, value: float, amount_yuan: float, threshold: float | None,
@@ -367,26 +375,61 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
     else:
         notes.append(f"storey heights given: each of the {project.storeys} storeys takes "
                      f"{project.floor_area_m2 / project.storeys:,.2f} m² of the floor area")
-    if site.far_exemption and site.far_exemption_min_far is None:
+    # which floor applies (docs/rules.md §9.3): the programme's (or the block's exemption) for industrial land in a
+    # programme block, the national minimum of the project's industry outside it, the warehouse floor, or none
+    applicable = far_basis.applicable_floor(site.land_use, site.in_programme, [project.industry_code], rules,
+                                            exemption=site.far_exemption,
+                                            exemption_min_far=site.far_exemption_min_far)
+    far_basis_ = applicable.basis
+    if far_basis_ == "national_industry":
+        far_source = (f"[national] {_CONTROLS} 表2: minimum 容积率 by industry (GB/T 4754-2002 division; the "
+                      f"project's code {fig.industry_code} read through RENEWAL_RULE_INDUSTRY_CODE_EDITION), for "
+                      "industrial land outside the programme's blocks")
+        far_setting = "RENEWAL_RULE_NATIONAL_FAR_MIN"
+    elif far_basis_ == "warehouse" or (far_basis_ == "none" and applicable.land_use_class == "warehouse"):
+        far_setting = "RENEWAL_RULE_WAREHOUSE_FAR_MIN"
+        far_source = "暂定值 (provisional): no floor is published for warehouse land (仓储用地)"
+    else:
+        far_setting = "RENEWAL_RULE_FAR_MIN"
+    if far_basis_ == "exemption" and applicable.floor is None:
         results.append(_result(
             "far_min", "容积率", "plot ratio (FAR)", value=fig.far, comparison="≥", threshold=None, unit="ratio",
-            shortfall=None, shortfall_unit="m² counted floor area", source=far_source, setting="RENEWAL_RULE_FAR_MIN",
-            ok=None, explanation=f"容积率 {fig.far:.2f}: block {site.block_code} is exempt from the 容积率 floor "
-                                 f"({site.far_exemption_reason}), not checked"))
+            shortfall=None, shortfall_unit="m² counted floor area", source=far_source, setting=far_setting,
+            ok=None, rule_basis=far_basis_,
+            explanation=f"容积率 {fig.far:.2f}: block {site.block_code} is exempt from the 容积率 floor "
+                        f"({site.far_exemption_reason}), not checked"))
+    elif applicable.floor is None:
+        if applicable.land_use_class == "warehouse":
+            why = "warehouse land (仓储用地) and no warehouse floor configured (RENEWAL_RULE_WAREHOUSE_FAR_MIN)"
+        elif applicable.land_use_class == "other":
+            why = f"land use {site.land_use!r} is neither industrial nor warehouse land"
+        elif project.industry_code is None:
+            why = "outside the programme's blocks and no industry code given for the national minimum by industry"
+        else:
+            why = (f"outside the programme's blocks and industry {fig.industry_code} has no row in the national "
+                   "table (国土资发〔2008〕24号 表2 covers manufacturing)")
+        results.append(_result(
+            "far_min", "容积率", "plot ratio (FAR)", value=fig.far, comparison="≥", threshold=None, unit="ratio",
+            shortfall=None, shortfall_unit="m² counted floor area", source=far_source, setting=far_setting,
+            ok=None, rule_basis=far_basis_, explanation=f"容积率 {fig.far:.2f}: no floor applies ({why}), not checked"))
     else:
-        floor = site.far_exemption_min_far if site.far_exemption_min_far is not None else rules.far_min
+        floor = applicable.floor
         ok = _passes(fig.far, floor, True)
         short = formulas.far_shortfall_m2(floor, fig.far_floor_area_m2, land)
         text = (f"容积率 {fig.far:.2f} {'≥' if ok else '<'} {floor:.2f}: counted floor area "
                 f"{fig.far_floor_area_m2:,.2f} m² on {land:,.2f} m²")
-        if site.far_exemption:
+        if far_basis_ == "exemption":
             text += f"; block exemption lowers the floor to {floor:.2f} ({site.far_exemption_reason})"
+        elif far_basis_ == "national_industry":
+            text += f"; national minimum of industry {fig.industry_code} outside the programme's blocks"
+        elif far_basis_ == "warehouse":
+            text += "; the warehouse floor (仓储用地)"
         if not ok:
             text += f"; {short:,.2f} m² more counted floor area needed"
         results.append(_result(
             "far_min", "容积率", "plot ratio (FAR)", value=fig.far, comparison="≥", threshold=floor, unit="ratio",
             shortfall=short, shortfall_unit="m² counted floor area", source=far_source,
-            setting="RENEWAL_RULE_FAR_MIN", ok=ok, explanation=text))
+            setting=far_setting, ok=ok, explanation=text, rule_basis=far_basis_))
 
     threshold = rules.building_coefficient_min
     covered = project.footprint_m2 + project.structures_m2 + project.yards_m2
@@ -482,7 +525,7 @@ def check_entry(project: ProjectInput, site: EntrySite, rules: PlanningRules) ->
 # ---------------------------------------------------------------- the parcel
 _SITE = text("""
 SELECT p.code, b.code AS block_code, ST_Area(p.geom) AS land_m2, fe.block_id IS NOT NULL AS exempt,
-       fe.min_far::float8 AS min_far, fe.reason
+       fe.min_far::float8 AS min_far, fe.reason, p.land_use, b.in_programme
 FROM parcels p
 JOIN blocks b ON b.id = p.block_id
 LEFT JOIN far_exemptions fe ON fe.block_id = p.block_id
@@ -499,7 +542,8 @@ def entry_site(conn: Connection, code: str) -> tuple[EntrySite, str]:
                        zh=f"没有编号为 {code!r} 的宗地", field="code")
     return EntrySite(parcel_code=row["code"], block_code=row["block_code"], land_area_m2=float(row["land_m2"]),
                      far_exemption=bool(row["exempt"]), far_exemption_min_far=row["min_far"],
-                     far_exemption_reason=row["reason"]), f"EPSG:{storage_srid(conn)}"
+                     far_exemption_reason=row["reason"], land_use=row["land_use"],
+                     in_programme=bool(row["in_programme"])), f"EPSG:{storage_srid(conn)}"
 
 
 def entry_check(conn: Connection, code: str, project: ProjectInput, rules: PlanningRules) -> EntryCheck:

@@ -19,7 +19,7 @@ import jinja2
 from sqlalchemy import Connection, text
 
 from app.errors import NotFound, RenewalError
-from app.planning import legend, metrics
+from app.planning import far_basis, legend, metrics
 from app.planning.config import PlanningRules
 from app.planning.figures import ParcelFigures
 from app.planning.metrics import parcel_figures
@@ -73,7 +73,7 @@ def _common(rules: PlanningRules, prules: ProgrammeRules, as_of: dt.date) -> dic
     """What every report states: dates and versions."""
     return {"as_of": as_of, "generated_at": dt.datetime.now().replace(microsecond=0), "rules": rules,
             "prules": prules, "rule_version": rules.rule_version, "programme_version": prules.programme_version,
-            "deadlines": lifecycle.deadlines(prules)}
+            "deadlines": lifecycle.deadlines(prules), "basis_labels": far_basis.BASIS_LABELS}
 
 
 @dataclass(slots=True)
@@ -139,6 +139,19 @@ _FLAG_ORDER = {"exit": 0, "upgrade": 1}
 
 def parcel_rank(p: ParcelFigures, floor: float | None, cls: classification.ParcelClasses | None
                 ) -> tuple[int, float, int, str]:
+    """See :func:`parcel_rank_by_own_floor`; ``floor`` is the one floor the parcel is judged by."""
+    return _rank(p, floor, cls)
+
+
+def parcel_rank_by_own_floor(p: ParcelFigures, cls: classification.ParcelClasses | None
+                             ) -> tuple[int, float, int, str]:
+    """:func:`_rank` against the parcel's own floor (``far_floor``: programme, exemption, national minimum by
+    industry, warehouse; none claimed: never below it), docs/rules.md §9.3."""
+    return _rank(p, p.far_floor, cls)
+
+
+def _rank(p: ParcelFigures, floor: float | None, cls: classification.ParcelClasses | None
+          ) -> tuple[int, float, int, str]:
     """Where the dossier lists a parcel: parcels with an issue (below the 容积率 floor, or flagged 腾退/提升 by the
     亩均效益 classes) first, then the others; within each, the lowest 容积率 first (none counts as 0, like a parcel
     without buildings), then exit before upgrade, then by code. The sort is over all the block's parcels before the
@@ -158,7 +171,7 @@ def dossier_context(conn: Connection, code: str, rules: PlanningRules, prules: P
     by_parcel = {p.parcel_code: p for p in classes.parcels}
     parcels = parcel_figures(conn, rules, "block", code)
     floor = block.far_exemption_min_far if block.far_exemption_reason else rules.far_min
-    shown = sorted(parcels, key=lambda p: parcel_rank(p, floor, by_parcel.get(p.parcel_code)))[:max_parcels]
+    shown = sorted(parcels, key=lambda p: parcel_rank_by_own_floor(p, by_parcel.get(p.parcel_code)))[:max_parcels]
     plan = plans.latest(conn, code)
     rows_at = lifecycle.statuses_at(conn, as_of, tuple(rules.target_statuses), record.town_code)
     at = next(r for r in rows_at if r["code"] == code)
