@@ -315,3 +315,30 @@ def test_check_entry_pure():
     far = next(r for r in entry.check_entry(project, site, RULES).thresholds if r.id == "far_min")
     assert (far.outcome, far.threshold, far.rule_basis) == ("fail", 1.0, "national_industry")
     assert far.shortfall == pytest.approx(1_000.0)
+
+
+# ---------------------------------------------------------------- the command line
+def test_cli_check_filters_by_basis(engine):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False), "COLUMNS": "200"}
+
+    def check(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.cli", "check", "far_min", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    run = check("--basis", "national_industry", "--format", "json")
+    assert run.returncode == 1, run.stderr  # N1 fails its national minimum
+    (page,) = json.loads(run.stdout)
+    assert page["basis"] == "national_industry"
+    assert [(i["code"], i["rule_basis"], i["threshold"]) for i in page["items"]] == [(code("N1"), "national_industry",
+                                                                                       1.0)]
+    run = check("--basis", "none", "--outcome", "all", "--format", "json")
+    assert run.returncode == 0, run.stderr  # nothing fails where no floor is claimed
+    assert {i["outcome"] for i in json.loads(run.stdout)[0]["items"]} == {"not_applicable"}
+    table = check("--basis", "programme")
+    assert "programme" in table.stdout and code("P1") in table.stdout
+    assert check("--basis", "nonsense").returncode == 2
