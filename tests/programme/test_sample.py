@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,8 @@ from sqlalchemy import Engine, text
 from app.api import create_app
 from app.db.engine import make_engine
 from app.io import sample_load
-from app.programme import sample
+from app.programme import classification, sample
+from app.programme.config import ProgrammeRules
 from tests.conftest import login_as
 
 TODAY = dt.date(2026, 12, 4)
@@ -171,24 +173,42 @@ SELECT p.code,
                          ELSE COALESCE(g.floor_area::float8, ST_Area(g.geom) * g.floors)
                               * CASE WHEN g.floor_h > 8 THEN 2 ELSE 1 END END), 0) / ST_Area(p.geom) AS far
 FROM parcels p JOIN blocks b ON b.id = p.block_id LEFT JOIN buildings g ON g.parcel_id = p.id
-WHERE b.code = :code
+WHERE b.code = :code AND p.land_use NOT IN ('仓储用地', '11', '1101', '1102', '110101', '110102', '110103', 'W', 'W1',
+                                             'W2', 'W3')
 GROUP BY p.id, p.code, p.geom
 ORDER BY far, p.code
 """)
-"""Each parcel's 容积率 written out by hand (default rule: illegal buildings left out, storeys above 8 m twice)."""
+"""Each industrial parcel's 容积率 written out by hand (default rule: illegal buildings left out, storeys above 8 m
+twice); warehouse parcels have no floor (issue 14, docs/rules.md §9.3), so they are no problem parcels."""
+HAND_FAR_WAREHOUSE = text(HAND_FAR.text.replace("AND p.land_use NOT IN", "AND p.land_use IN"))
+"""The same for the block's warehouse parcels."""
+
+
+class HandFar(NamedTuple):
+    """A parcel's code and its 容积率 by hand."""
+
+    code: str
+    far: float
 
 
 def test_dossier_lists_the_lowest_far_parcels_first(api, sample_db):
-    """QK113-001 of the sample has a parcel at 容积率 0.30, the block's lowest: the dossier's parcel table (14
-    rows, problem parcels first) lists the block's 14 lowest, lowest first, as SQL works them out by hand."""
+    """QK113-001 of the sample has an industrial parcel at 容积率 0.31, the block's lowest (a warehouse parcel at
+    0.30 has no floor, issue 14): the dossier's parcel table (14 rows, problem parcels first) lists the block's 14
+    lowest industrial parcels, lowest first, as SQL works them out by hand."""
     code = "QK113-001"
     with sample_db.connect() as conn:
         hand = conn.execute(HAND_FAR, {"code": code}).all()
-    assert len(hand) > 14 and round(hand[0].far, 2) == 0.30 and hand[13].far < 2.0  # all 14 below the floor
+        flagged = {p.parcel_code for p in classification.block_classes(conn, code, ProgrammeRules()).parcels
+                   if p.flag}
+        warehouse = dict(conn.execute(HAND_FAR_WAREHOUSE, {"code": code}).all())
+    # a warehouse parcel has no floor (issue 14): it is a problem parcel only when flagged 腾退/提升
+    hand = sorted([*hand, *(HandFar(c, f) for c, f in warehouse.items() if c in flagged)],
+                  key=lambda r: (r.far, r.code))
+    assert len(hand) > 14 and round(hand[0].far, 2) == 0.31 and hand[13].far < 2.0  # all 14 below the floor
     page = api.get(f"/api/blocks/{code}/dossier.html", params={"as_of": TODAY.isoformat()}).text
     table = page.split("问题宗地在前", 1)[1].split("</table>", 1)[0]
     listed = re.findall(r"<tr><td>(330282\d{6}GB\d{5})</td>.*?<td class=\"n[^\"]*\">[\d.,]+</td>\s*"
                         r"<td class=\"n[^\"]*\">([\d.]+)</td>", table, re.S)
     assert [c for c, _ in listed] == [r.code for r in hand[:14]]
     assert [far for _, far in listed] == [f"{r.far:.2f}" for r in hand[:14]]
-    assert listed[0][1] == "0.30"
+    assert listed[0][1] == "0.31"

@@ -94,8 +94,9 @@ def test_pass_and_fail_read_together_with_the_far_bands(browser, live_server: Li
         ARTIFACTS.mkdir(exist_ok=True)
         png = page.screenshot(path=str(ARTIFACTS / "map-compliance.png"))
         patches = read_pixels(page, png, [xy for _, xy in samples])
-        failing = [(props, px) for (props, _), px in zip(samples, patches, strict=True) if not props["pass"]]
-        passing = [(props, px) for (props, _), px in zip(samples, patches, strict=True) if props["pass"]]
+        # issue 14: parcels without a floor (warehouse land: rule_basis none) carry no pass, and are neither
+        failing = [(props, px) for (props, _), px in zip(samples, patches, strict=True) if props.get("pass") is False]
+        passing = [(props, px) for (props, _), px in zip(samples, patches, strict=True) if props.get("pass") is True]
         assert len(failing) >= 20 and len(passing) >= 3, (len(failing), len(passing))
         assert len(failing) > 5 * len(passing)  # almost all fail, as in the sample
 
